@@ -1,0 +1,30 @@
+// Lint, with the layering rule that keeps each runtime in its folder (see STYLE.md "Layout").
+import tseslint from 'typescript-eslint';
+
+const electron = { name: 'electron', message: 'Only main/electron/ may import electron (the desktop shell).' };
+const nodeBuiltins = { group: ['node:*'], message: 'shared/ and renderer/ run without Node: no node: built-ins.' };
+const mainFromRenderer = { group: ['**/main/**', '../main/*', '../../main/*'], message: 'renderer/ talks to the broker through BrokerApi only, never main/.' };
+const runtimeFromShared = { group: ['**/main/**', '**/renderer/**', '../main/*', '../renderer/*'], message: 'shared/ is pure TypeScript: it imports nothing runtime-specific.' };
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/lint/**'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['shared/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodeBuiltins, runtimeFromShared] }] },
+  },
+  {
+    files: ['main/core/**/*.ts', 'main/cli/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [{ group: ['**/main/electron/**', '../electron/*'], message: 'the core and the CLI never reach into the desktop shell.' }] }] },
+  },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodeBuiltins, mainFromRenderer] }] },
+  },
+);

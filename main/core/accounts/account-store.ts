@@ -1,0 +1,176 @@
+import { readFile, rename, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { accountDefinitionSchema, accountsFileSchema, type AccountDefinition, type AccountDefinitionInput, type AccountState } from '../../../shared/account.ts';
+import { isAccountId } from '../../../shared/account-id.ts';
+import { TokentrayError } from '../../../shared/errors.ts';
+import { writeFileAtomic } from '../files/atomic-file.ts';
+import type { Logger } from '../log/logger.ts';
+
+export const ACCOUNTS_FILE = 'accounts.json';
+
+export interface AccountStoreOptions {
+  home: string;
+  logger: Logger;
+  now?: () => Date;
+}
+
+export interface LoadResult {
+  accounts: AccountDefinition[];
+  /** Set when a corrupt file was found: where it was moved, and why. */
+  recovered: { movedTo: string; error: TokentrayError } | null;
+}
+
+/**
+ * Account definitions and their last known status in `accounts.json` — never a secret (the
+ * schema is strict, so a token field cannot even be written). Writes are atomic and serialised;
+ * a corrupt file is moved aside, reported, and never silently overwritten.
+ */
+export class AccountStore {
+  readonly #path: string;
+  readonly #home: string;
+  readonly #logger: Logger;
+  readonly #now: () => Date;
+  #accounts = new Map<string, AccountDefinition>();
+  #loaded = false;
+  #writes: Promise<void> = Promise.resolve();
+
+  constructor(options: AccountStoreOptions) {
+    this.#home = options.home;
+    this.#path = join(options.home, ACCOUNTS_FILE);
+    this.#logger = options.logger;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  get path(): string {
+    return this.#path;
+  }
+
+  /**
+   * Reads the file. A missing file is an empty store. A corrupt one (empty, truncated, not
+   * JSON, wrong shape) is renamed to `accounts.json.corrupt-<timestamp>` and reported through
+   * `recovered`; the store then starts empty and the next write creates a fresh file.
+   */
+  async load(): Promise<LoadResult> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#accounts = new Map();
+        this.#loaded = true;
+        return { accounts: [], recovered: null };
+      }
+      throw new TokentrayError('store_io', `cannot read ${this.#path}: ${(error as Error).message}`, { cause: error });
+    }
+    const problem = parseAccountsFile(text);
+    if (problem.ok) {
+      this.#accounts = new Map(problem.file.accounts.map((a) => [a.id, a]));
+      this.#loaded = true;
+      return { accounts: this.list(), recovered: null };
+    }
+    const stamp = this.#now().toISOString().replace(/[:.]/g, '-');
+    const movedTo = `${this.#path}.corrupt-${stamp}`;
+    await rename(this.#path, movedTo);
+    const error = new TokentrayError('store_corrupt', `${this.#path} was unreadable (${problem.reason}); it was moved to ${movedTo} and Tokentray starts with no accounts. Nothing was deleted: restore it by hand if it can be repaired.`);
+    this.#logger.error({ movedTo, reason: problem.reason }, 'accounts.json is corrupt and was moved aside');
+    this.#accounts = new Map();
+    this.#loaded = true;
+    return { accounts: [], recovered: { movedTo, error } };
+  }
+
+  list(): AccountDefinition[] {
+    this.#assertLoaded();
+    return [...this.#accounts.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(id: string): AccountDefinition | undefined {
+    this.#assertLoaded();
+    return this.#accounts.get(id);
+  }
+
+  require(id: string): AccountDefinition {
+    const account = this.get(id);
+    if (!account) throw new TokentrayError('account_not_found', `no account with id "${id}"`);
+    return account;
+  }
+
+  async add(input: AccountDefinitionInput): Promise<AccountDefinition> {
+    this.#assertLoaded();
+    if (!isAccountId(input.id)) {
+      throw new TokentrayError('invalid_account_id', `"${input.id}" is not a valid id: use 1-64 characters a-z, 0-9, ".", "_" or "-", starting with a letter or digit`);
+    }
+    if (this.#accounts.has(input.id)) throw new TokentrayError('account_exists', `an account with id "${input.id}" exists already`);
+    const account = parseAccount(input);
+    return this.#mutate(() => {
+      if (this.#accounts.has(account.id)) throw new TokentrayError('account_exists', `an account with id "${account.id}" exists already`);
+      this.#accounts.set(account.id, account);
+      return account;
+    });
+  }
+
+  async update(id: string, change: (current: AccountDefinition) => AccountDefinitionInput): Promise<AccountDefinition> {
+    return this.#mutate(() => {
+      const current = this.require(id);
+      const next = parseAccount({ ...change(current), id });
+      this.#accounts.set(id, next);
+      return next;
+    });
+  }
+
+  async setState(id: string, state: Partial<AccountState>): Promise<AccountDefinition> {
+    return this.update(id, (current) => ({ ...current, state: { ...current.state, ...state } }));
+  }
+
+  async remove(id: string): Promise<boolean> {
+    return this.#mutate(() => this.#accounts.delete(id));
+  }
+
+  /** Applies a change in memory and writes the file; on a failed write the change is undone. */
+  #mutate<T>(change: () => T): Promise<T> {
+    const run = async (): Promise<T> => {
+      const before = new Map(this.#accounts);
+      const result = change();
+      try {
+        await mkdir(this.#home, { recursive: true, mode: 0o700 });
+        const file = accountsFileSchema.parse({ version: 1, accounts: this.list() });
+        await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`);
+      } catch (error) {
+        this.#accounts = before;
+        throw new TokentrayError('store_io', `cannot write ${this.#path}: ${(error as Error).message}`, { cause: error });
+      }
+      return result;
+    };
+    const next = this.#writes.then(run, run);
+    this.#writes = next.then(() => undefined, () => undefined);
+    return next;
+  }
+
+  #assertLoaded(): void {
+    if (!this.#loaded) throw new TokentrayError('internal', 'AccountStore.load() must run before the store is used');
+  }
+}
+
+function parseAccount(input: AccountDefinitionInput): AccountDefinition {
+  const parsed = accountDefinitionSchema.safeParse(input);
+  if (!parsed.success) throw new TokentrayError('invalid_account', `invalid account: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+function parseAccountsFile(text: string): { ok: true; file: z.infer<typeof accountsFileSchema> } | { ok: false; reason: string } {
+  if (text.trim() === '') return { ok: false, reason: 'the file is empty' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, reason: `not valid JSON: ${(error as Error).message}` };
+  }
+  const parsed = accountsFileSchema.safeParse(raw);
+  if (!parsed.success) return { ok: false, reason: `unexpected content: ${z.prettifyError(parsed.error).split('\n').slice(0, 4).join('; ')}` };
+  const ids = new Set<string>();
+  for (const account of parsed.data.accounts) {
+    if (ids.has(account.id)) return { ok: false, reason: `the id "${account.id}" appears twice` };
+    ids.add(account.id);
+  }
+  return { ok: true, file: parsed.data };
+}

@@ -1,0 +1,19 @@
+/**
+ * The port through which the vault reaches a keychain. Names are keychain "account" names
+ * under one service; values are opaque strings.
+ */
+export interface SecretStore {
+  /** Human-readable name for messages ("Secret Service", "memory"). */
+  readonly label: string;
+  /**
+   * The largest value this store keeps in one item, in bytes of its UTF-8 encoding, or null
+   * when there is no practical limit. Windows Credential Manager caps a blob at 2,560 bytes.
+   */
+  readonly maxSecretBytes: number | null;
+  /** Whether values survive a restart of the process. */
+  readonly persistent: boolean;
+  get(name: string): Promise<string | null>;
+  set(name: string, value: string): Promise<void>;
+  /** Resolves true if an item was deleted, false if there was none. */
+  delete(name: string): Promise<boolean>;
+}

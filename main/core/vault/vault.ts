@@ -1,0 +1,167 @@
+import { TokentrayError } from '../../../shared/errors.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Redactor } from '../log/redactor.ts';
+import { RecordStore } from './record-store.ts';
+import type { SecretStore } from './secret-store.ts';
+import { parseRecord, secretsOf, serialiseRecord, tokenRecordSchema, type TokenRecord, type TokenRecordInput } from './token-record.ts';
+
+export interface VaultOptions {
+  store: SecretStore;
+  logger: Logger;
+  redactor: Redactor;
+  now?: () => Date;
+}
+
+export interface VaultStatus {
+  /** False while any record lives only in memory (no keychain, or a failed write). */
+  persisted: boolean;
+  keychain: string;
+  lastError: TokentrayError | null;
+  pending: string[];
+}
+
+export interface WriteResult {
+  record: TokenRecord;
+  persisted: boolean;
+}
+
+/**
+ * Token records per account. Memory is the working copy; the keychain is the durable one.
+ * When the keychain fails, the new record stays in memory (never the old one, never a file),
+ * the account is reported as not persisted, and `retryPending()` writes it later.
+ */
+export class Vault {
+  readonly #records: RecordStore;
+  readonly #logger: Logger;
+  readonly #redactor: Redactor;
+  readonly #now: () => Date;
+  readonly #memory = new Map<string, TokenRecord>();
+  readonly #pendingWrites = new Set<string>();
+  readonly #pendingDeletes = new Set<string>();
+  readonly #queues = new Map<string, Promise<unknown>>();
+  #lastError: TokentrayError | null = null;
+
+  constructor(options: VaultOptions) {
+    this.#records = new RecordStore(options.store);
+    this.#logger = options.logger;
+    this.#redactor = options.redactor;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  status(): VaultStatus {
+    return {
+      persisted: this.#pendingWrites.size === 0 && this.#pendingDeletes.size === 0 && this.#lastError?.code !== 'keychain_unavailable',
+      keychain: this.#records.store.label,
+      lastError: this.#lastError,
+      pending: [...this.#pendingWrites, ...this.#pendingDeletes],
+    };
+  }
+
+  isPersisted(accountId: string): boolean {
+    return !this.#pendingWrites.has(accountId) && this.#records.store.persistent;
+  }
+
+  /** The account's record, or null. Throws `keychain_unavailable` if only the keychain could tell. */
+  read(accountId: string): Promise<TokenRecord | null> {
+    return this.#serial(accountId, async () => {
+      if (this.#pendingDeletes.has(accountId)) return null;
+      const cached = this.#memory.get(accountId);
+      if (cached) return cached;
+      const stored = await this.#keychain(() => this.#records.read(accountId));
+      if (!stored) return null;
+      const record = parseRecord(stored.payload, accountId);
+      this.#learn(record);
+      this.#memory.set(accountId, record);
+      return record;
+    });
+  }
+
+  /** Writes a new generation of the account's record; never throws for a keychain failure. */
+  write(accountId: string, input: TokenRecordInput): Promise<WriteResult> {
+    return this.#serial(accountId, async () => {
+      this.#pendingDeletes.delete(accountId);
+      const base = tokenRecordSchema.parse({ ...input, v: 1, generation: 0, updatedAt: this.#now().toISOString() });
+      this.#learn(base);
+      const memoryGen = this.#memory.get(accountId)?.generation ?? 0;
+      // Memory first: whatever the keychain does, the newest tokens are never lost.
+      this.#memory.set(accountId, { ...base, generation: memoryGen + 1 });
+      const persisted = await this.#persist(accountId);
+      return { record: this.#memory.get(accountId)!, persisted };
+    });
+  }
+
+  /** Deletes every trace of the account's record. Throws if the keychain cannot confirm it. */
+  delete(accountId: string): Promise<void> {
+    return this.#serial(accountId, async () => {
+      const record = this.#memory.get(accountId);
+      this.#memory.delete(accountId);
+      this.#pendingWrites.delete(accountId);
+      this.#pendingDeletes.add(accountId);
+      await this.#keychain(() => this.#records.delete(accountId));
+      this.#pendingDeletes.delete(accountId);
+      if (record) for (const secret of secretsOf(record)) this.#redactor.forgetSecret(secret);
+    });
+  }
+
+  /** Retries every write and delete the keychain refused earlier. Resolves with what is still pending. */
+  async retryPending(): Promise<string[]> {
+    for (const accountId of [...this.#pendingWrites]) {
+      await this.#serial(accountId, () => this.#persist(accountId));
+    }
+    for (const accountId of [...this.#pendingDeletes]) {
+      await this.#serial(accountId, () => this.#keychain(() => this.#records.delete(accountId)).then(
+        () => { this.#pendingDeletes.delete(accountId); },
+        () => undefined,
+      ));
+    }
+    return this.status().pending;
+  }
+
+  async #persist(accountId: string): Promise<boolean> {
+    const current = this.#memory.get(accountId);
+    if (!current) return true;
+    try {
+      await this.#keychain(() =>
+        this.#records.write(accountId, (gen) => {
+          const record = { ...current, generation: gen };
+          this.#memory.set(accountId, record);
+          return serialiseRecord(record);
+        }),
+      );
+      this.#pendingWrites.delete(accountId);
+      return true;
+    } catch (error) {
+      this.#pendingWrites.add(accountId);
+      this.#logger.warn({ account: accountId, err: error }, 'keychain write failed: the new tokens are kept in memory only until a retry succeeds');
+      return false;
+    }
+  }
+
+  async #keychain<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      const result = await op();
+      this.#lastError = null;
+      return result;
+    } catch (error) {
+      const failure = error instanceof TokentrayError ? error : new TokentrayError('keychain_error', 'keychain call failed', { cause: error, retryable: true });
+      this.#lastError = failure;
+      throw failure;
+    }
+  }
+
+  #learn(record: TokenRecord): void {
+    for (const secret of secretsOf(record)) this.#redactor.addSecret(secret);
+  }
+
+  /** One operation at a time per account, in call order. */
+  #serial<T>(accountId: string, op: () => Promise<T>): Promise<T> {
+    const previous = this.#queues.get(accountId) ?? Promise.resolve();
+    const next = previous.then(op, op);
+    const settled = next.catch(() => undefined);
+    this.#queues.set(accountId, settled);
+    void settled.then(() => {
+      if (this.#queues.get(accountId) === settled) this.#queues.delete(accountId);
+    });
+    return next;
+  }
+}

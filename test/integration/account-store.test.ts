@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { initialState, type AccountDefinitionInput } from '../../shared/account.ts';
+import { AccountStore } from '../../main/core/accounts/account-store.ts';
+import { Vault } from '../../main/core/vault/vault.ts';
+import { canary } from '../fixtures/canary.ts';
+import { privateService, realKeychain, secretToolAccounts } from '../fixtures/keychain.ts';
+import { capturingLogger } from '../fixtures/logs.ts';
+
+async function freshHome(): Promise<string> {
+  return mkdtemp(join(tmpdir(), 'tt-home-'));
+}
+
+function definition(id: string, extra: Partial<AccountDefinitionInput> = {}): AccountDefinitionInput {
+  return {
+    id,
+    name: `Account ${id} — “quoted” 名前`,
+    flow: 'browser',
+    provider: { issuer: 'https://login.example.com', preset: 'generic-oidc' },
+    clientId: 'tokentray-desktop',
+    scopes: ['openid', 'offline_access'],
+    hosts: ['git.example.com'],
+    createdAt: new Date().toISOString(),
+    state: initialState(),
+    ...extra,
+  };
+}
+
+async function openStore(home: string) {
+  const log = capturingLogger();
+  const store = new AccountStore({ home, logger: log.logger });
+  const loaded = await store.load();
+  return { store, loaded, log };
+}
+
+describe('account store', () => {
+  test('accounts round-trip; the file is 0600, pretty JSON, and written atomically', async () => {
+    const home = await freshHome();
+    const { store } = await openStore(home);
+    await store.add(definition('github'));
+    await store.add(definition('okta.work', { flow: 'device' }));
+    await store.setState('github', { status: 'valid', accessTokenExpiresAt: '2030-01-01T00:00:00.000Z' });
+    const again = await openStore(home);
+    assert.equal(again.loaded.recovered, null);
+    assert.deepEqual(again.store.list().map((a) => a.id), ['github', 'okta.work']);
+    assert.equal(again.store.require('github').state.status, 'valid');
+    assert.equal(again.store.require('github').name, 'Account github — “quoted” 名前');
+    assert.equal((await stat(join(home, 'accounts.json'))).mode & 0o777, 0o600);
+    assert.deepEqual((await readdir(home)).sort(), ['accounts.json'], 'no temp file is left behind');
+  });
+
+  test('ids are slugs; an existing id is refused with account_exists', async () => {
+    const { store } = await openStore(await freshHome());
+    for (const bad of ['', 'Upper', '-lead', 'has space', 'a/b', '../x', 'x'.repeat(65), 'acct#1']) {
+      await assert.rejects(store.add(definition(bad)), { code: 'invalid_account_id' }, bad);
+    }
+    await store.add(definition('a'.repeat(64)));
+    await store.add(definition('dup'));
+    await assert.rejects(store.add(definition('dup')), { code: 'account_exists' });
+    await assert.rejects(store.update('nope', (a) => a), { code: 'account_not_found' });
+  });
+
+  test('accounts.json never holds a secret; the keychain does', async () => {
+    const home = await freshHome();
+    const service = privateService('store');
+    const { store } = await openStore(home);
+    const log = capturingLogger();
+    const vault = new Vault({ store: realKeychain(service), logger: log.logger, redactor: log.redactor });
+    const secret = canary('client_secret');
+    const refresh = canary('refresh');
+    await store.add(definition('acme', { hasClientSecret: true, params: { audience: 'api://acme' } }));
+    await vault.write('acme', { clientSecret: secret, refreshToken: refresh, accessToken: canary('access') });
+    await store.setState('acme', { status: 'valid', lastRefreshAt: new Date().toISOString() });
+    // A secret cannot be smuggled in through a field the schema does not know, or a parameter.
+    await assert.rejects(store.update('acme', (a) => ({ ...a, refreshToken: refresh }) as never), { code: 'invalid_account' });
+    await assert.rejects(store.update('acme', (a) => ({ ...a, params: { client_secret: secret } })), { code: 'invalid_account' });
+    await assert.rejects(store.add(definition('jwt', { params: { assertion: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln' } })), { code: 'invalid_account' });
+    const text = await readFile(join(home, 'accounts.json'), 'utf8');
+    assert.ok(!text.includes(secret) && !text.includes(refresh) && !text.includes('CANARY_'));
+    assert.match(text, /"hasClientSecret": true/);
+    assert.equal((await vault.read('acme'))?.clientSecret, secret);
+    await vault.delete('acme');
+    assert.deepEqual(await secretToolAccounts(service), []);
+  });
+
+  for (const [label, content] of [
+    ['empty', ''],
+    ['truncated', '{"version":1,"accounts":[{"id":"github","na'],
+    ['garbage', '\u0000\u0001binary\uFFFDgarbage'],
+    ['wrong shape', '{"version":2,"accounts":"nope"}'],
+  ] as const) {
+    test(`an accounts.json that is ${label} is moved aside, reported, and not overwritten`, async () => {
+      const home = await freshHome();
+      const path = join(home, 'accounts.json');
+      await writeFile(path, content);
+      const { store, loaded, log } = await openStore(home);
+      assert.ok(loaded.recovered, 'the corruption is reported');
+      assert.equal(loaded.recovered.error.code, 'store_corrupt');
+      assert.match(loaded.recovered.error.message, /moved to .*accounts\.json\.corrupt-/);
+      assert.match(loaded.recovered.movedTo, /accounts\.json\.corrupt-\d{4}-\d\d-\d\dT/);
+      assert.equal(await readFile(loaded.recovered.movedTo, 'utf8'), content, 'the bad file is kept byte for byte');
+      assert.deepEqual(store.list(), []);
+      assert.match(log.lines(), /corrupt/);
+      // The next write starts a fresh file and leaves the corrupt copy alone.
+      await store.add(definition('fresh'));
+      assert.equal(await readFile(loaded.recovered.movedTo, 'utf8'), content);
+      assert.deepEqual((await openStore(home)).store.list().map((a) => a.id), ['fresh']);
+    });
+  }
+
+  test('concurrent updates are serialised: none is lost', async () => {
+    const home = await freshHome();
+    const { store } = await openStore(home);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.add(definition(`acct-${i}`))));
+    await Promise.all(Array.from({ length: 40 }, (_, i) => store.setState(`acct-${i}`, { status: 'valid' })));
+    const again = await openStore(home);
+    assert.equal(again.store.list().length, 40);
+    assert.ok(again.store.list().every((a) => a.state.status === 'valid'));
+  });
+});

@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { chunkName } from '../../main/core/vault/record-store.ts';
+import { Vault } from '../../main/core/vault/vault.ts';
+import { TokentrayError } from '../../shared/errors.ts';
+import type { SecretStore } from '../../main/core/vault/secret-store.ts';
+import type { TokenRecordInput } from '../../main/core/vault/token-record.ts';
+import { canary, canaryJwt } from '../fixtures/canary.ts';
+import { FaultyStore, LimitedStore, privateService, realKeychain, secretToolAccounts } from '../fixtures/keychain.ts';
+import { capturingLogger } from '../fixtures/logs.ts';
+
+const WINDOWS_LIMIT = 2560;
+const services: string[] = [];
+
+function vaultOn(store: SecretStore) {
+  const log = capturingLogger();
+  return { vault: new Vault({ store, logger: log.logger, redactor: log.redactor }), log };
+}
+
+/** A record whose serialised size is close to `bytes`. */
+function recordOfSize(bytes: number): TokenRecordInput {
+  const share = Math.max(8, Math.floor((bytes - 400) / 3));
+  return {
+    tokenType: 'Bearer',
+    accessToken: canaryJwt(share),
+    accessTokenExpiresAt: '2030-01-01T00:00:00.000Z',
+    refreshToken: canary('refresh', share),
+    refreshTokenExpiresAt: '2031-01-01T00:00:00.000Z',
+    idToken: canaryJwt(share),
+    scopes: ['openid', 'offline_access', 'é-scope'],
+    clientSecret: canary('secret', 24),
+  };
+}
+
+function newService(label: string): string {
+  const service = privateService(label);
+  services.push(service);
+  return service;
+}
+
+after(async () => {
+  // Leave the test keyring as we found it, even when an assertion failed half-way.
+  for (const service of services) {
+    for (const name of await secretToolAccounts(service).catch(() => [])) {
+      await realKeychain(service).delete(name).catch(() => undefined);
+    }
+  }
+});
+
+describe('vault on the real keychain', () => {
+  for (const size of [100, 4 * 1024, 16 * 1024, 100 * 1024]) {
+    for (const limited of [false, true]) {
+      test(`a ${size}-byte record round-trips${limited ? ' in 2,560-byte chunks' : ''}`, async () => {
+        const service = newService(`rt${size}`);
+        const keychain = realKeychain(service);
+        const store = limited ? new LimitedStore(keychain, WINDOWS_LIMIT) : keychain;
+        const input = recordOfSize(size);
+        const { vault } = vaultOn(store);
+        const { record, persisted } = await vault.write('acct', input);
+        assert.equal(persisted, true);
+        // A fresh vault reads from the keychain itself, not from memory.
+        const reread = await vaultOn(store).vault.read('acct');
+        assert.deepEqual(reread, record);
+        assert.equal(reread?.refreshToken, input.refreshToken);
+        assert.deepEqual(reread?.scopes, ['openid', 'offline_access', 'é-scope']);
+        const items = await secretToolAccounts(service);
+        if (limited) {
+          assert.ok((store as LimitedStore).largestWrite <= WINDOWS_LIMIT);
+          const expectChunks = size > WINDOWS_LIMIT;
+          assert.equal(items.some((n) => n.startsWith('acct#')), expectChunks, `items: ${items.join(', ')}`);
+        } else {
+          assert.deepEqual(items, ['acct']);
+        }
+        await vaultOn(store).vault.delete('acct');
+        assert.deepEqual(await secretToolAccounts(service), []);
+      });
+    }
+  }
+
+  test('a write that fails after k of n chunks leaves the previous record intact, and the next write cleans up', async () => {
+    const service = newService('faults');
+    const faulty = new FaultyStore(realKeychain(service));
+    const store = new LimitedStore(faulty, WINDOWS_LIMIT);
+    const first = vaultOn(store).vault;
+    const original = await first.write('acct', recordOfSize(6 * 1024)); // 3 chunks
+    const bigger = recordOfSize(12 * 1024);
+    // Measure n: a successful write of the same size makes n chunk writes and one header write.
+    faulty.sets = 0;
+    await vaultOn(store).vault.write('measure', { ...bigger, refreshToken: canary('m', 4000) });
+    const n = faulty.sets - 1;
+    assert.ok(n >= 4, `expected several chunks, got ${n}`);
+    await vaultOn(store).vault.delete('measure');
+    let previous = original.record;
+    for (let k = 0; k <= n; k++) { // k chunks written, then a failure; k = n fails the header flip
+      const { vault, log } = vaultOn(store);
+      faulty.sets = 0;
+      faulty.failAt = k;
+      const failed = await vault.write('acct', { ...bigger, refreshToken: canary(`rt${k}`, 4000) });
+      assert.equal(failed.persisted, false, `k=${k}: the write should have failed`);
+      assert.equal(vault.status().persisted, false);
+      assert.doesNotMatch(log.lines(), /CANARY_/, 'no token reaches the log of a failed write');
+      // The keychain still holds the previous record, whole.
+      const onDisk = await vaultOn(store).vault.read('acct');
+      assert.deepEqual(onDisk, previous, `k=${k}: previous record must survive`);
+      // The retry writes the new record and removes every orphan.
+      assert.deepEqual(await vault.retryPending(), []);
+      const now = await vaultOn(store).vault.read('acct');
+      assert.equal(now?.refreshToken, failed.record.refreshToken);
+      previous = now!;
+      const items = await secretToolAccounts(service);
+      const gen = now!.generation;
+      const expected = ['acct', ...Array.from({ length: items.length - 1 }, (_, i) => chunkName('acct', gen, i))].sort();
+      assert.deepEqual(items, expected, `k=${k}: only the header and generation ${gen}'s chunks remain`);
+    }
+    // Shrinking back to an inline-sized record removes every chunk.
+    await vaultOn(store).vault.write('acct', recordOfSize(100));
+    assert.deepEqual(await secretToolAccounts(service), ['acct']);
+  });
+
+  test('deleting an account leaves no item behind, even after a failed chunked write', async () => {
+    const service = newService('delete');
+    const faulty = new FaultyStore(realKeychain(service));
+    const store = new LimitedStore(faulty, WINDOWS_LIMIT);
+    const { vault } = vaultOn(store);
+    await vault.write('acct', recordOfSize(16 * 1024));
+    await vault.write('other', recordOfSize(100));
+    faulty.sets = 0;
+    faulty.failAt = 3; // orphans of the next generation
+    await vault.write('acct', recordOfSize(20 * 1024));
+    assert.ok((await secretToolAccounts(service)).length > 3);
+    await vault.delete('acct');
+    assert.deepEqual(await secretToolAccounts(service), ['other']);
+    assert.equal(await vaultOn(store).vault.read('acct'), null);
+    await vault.delete('other');
+    assert.deepEqual(await secretToolAccounts(service), []);
+  });
+
+  test('a tampered chunk is detected by the checksum', async () => {
+    const service = newService('tamper');
+    const keychain = realKeychain(service);
+    const store = new LimitedStore(keychain, WINDOWS_LIMIT);
+    const { record } = await vaultOn(store).vault.write('acct', recordOfSize(8 * 1024));
+    const name = chunkName('acct', record.generation, 1);
+    const chunk = (await keychain.get(name))!;
+    await keychain.set(name, chunk.replace(/[A-Za-z]/, (c) => (c === 'A' ? 'B' : 'A')));
+    await assert.rejects(vaultOn(store).vault.read('acct'), { code: 'record_corrupt' });
+  });
+});
+
+describe('vault without a keychain', () => {
+  test('no Secret Service on the bus: keychain_unavailable in under 2 s, then memory-only with persisted: false', async () => {
+    const script = `
+      import { KeychainStore } from './main/core/vault/keychain-store.ts';
+      const store = new KeychainStore({ service: 'tokentray-nobus' });
+      const started = Date.now();
+      try { await store.set('acct', 'x'); console.log(JSON.stringify({ ok: true })); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, ms: Date.now() - started, message: e.message })); }`;
+    for (const bus of ['unix:path=/nonexistent/tokentray-bus', 'unix:abstract=tokentray-no-such-bus']) {
+      const started = Date.now();
+      const out = await runNode(script, { DBUS_SESSION_BUS_ADDRESS: bus });
+      const elapsed = Date.now() - started;
+      const result = JSON.parse(out) as { code: string; ms: number; message: string };
+      assert.equal(result.code, 'keychain_unavailable', result.message);
+      assert.ok(result.ms < 2000, `took ${result.ms} ms`);
+      assert.ok(elapsed < 5000, `process took ${elapsed} ms`);
+    }
+  });
+
+  test('a bus that accepts connections and never answers: keychain_unavailable in under 2 s, no hang', async () => {
+    const net = await import('node:net');
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/tt-blackhole-`);
+    const sockets: import('node:net').Socket[] = [];
+    const server = net.createServer((socket) => { sockets.push(socket); }).listen(`${dir}/bus`);
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const out = await runNode(`
+        import { KeychainStore } from './main/core/vault/keychain-store.ts';
+        const started = Date.now();
+        try { await new KeychainStore({ service: 'tokentray-blackhole' }).get('acct'); console.log(JSON.stringify({ ok: true })); }
+        catch (e) { console.log(JSON.stringify({ code: e.code, ms: Date.now() - started })); process.exit(0); }`,
+        { DBUS_SESSION_BUS_ADDRESS: `unix:path=${dir}/bus` });
+      const result = JSON.parse(out) as { code: string; ms: number };
+      assert.equal(result.code, 'keychain_unavailable');
+      assert.ok(result.ms < 2000, `took ${result.ms} ms`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    }
+  });
+
+  test('memory-only vault keeps serving the newest record and persists it once the keychain is back', async () => {
+    const service = newService('memory');
+    const real = realKeychain(service);
+    let down = true;
+    const flaky: SecretStore = {
+      label: 'flaky', persistent: true, maxSecretBytes: null,
+      get: (n) => (down ? Promise.reject(unavailable()) : real.get(n)),
+      set: (n, v) => (down ? Promise.reject(unavailable()) : real.set(n, v)),
+      delete: (n) => (down ? Promise.reject(unavailable()) : real.delete(n)),
+    };
+    const { vault, log } = vaultOn(flaky);
+    await assert.rejects(vault.read('acct'), { code: 'keychain_unavailable' });
+    const input = recordOfSize(3000);
+    const written = await vault.write('acct', input);
+    assert.equal(written.persisted, false);
+    assert.equal(vault.isPersisted('acct'), false);
+    assert.equal(vault.status().persisted, false);
+    assert.equal((await vault.read('acct'))?.refreshToken, input.refreshToken, 'served from memory');
+    assert.deepEqual(await vault.retryPending(), ['acct']);
+    down = false;
+    assert.deepEqual(await vault.retryPending(), []);
+    assert.equal(vault.status().persisted, true);
+    assert.equal((await vaultOn(real).vault.read('acct'))?.refreshToken, input.refreshToken);
+    assert.doesNotMatch(log.lines(), /CANARY_/);
+    assert.match(log.lines(), /kept in memory only/);
+  });
+});
+
+function unavailable() {
+  return new TokentrayError('keychain_unavailable', 'no secret service', { retryable: true });
+}
+
+function runNode(script: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hung: ${out}`)); }, 10_000);
+    child.on('close', () => { clearTimeout(timer); resolve(out.trim()); });
+  });
+}
