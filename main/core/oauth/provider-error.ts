@@ -1,0 +1,92 @@
+import * as oidc from 'openid-client';
+import { TokentrayError, type ErrorCode } from '../../../shared/errors.ts';
+
+/** What the token endpoint (or the network on the way) said, sorted by how Tokentray reacts. */
+export class ProviderError extends TokentrayError {
+  /** The RFC 6749 §5.2 `error`, when the provider sent one. */
+  readonly oauthError: string | null;
+  readonly httpStatus: number | null;
+  /** From `Retry-After`, in milliseconds. */
+  readonly retryAfterMs: number | null;
+  /** The request was sent and no answer came in time (REQUIREMENTS 9). */
+  readonly timedOut: boolean;
+
+  constructor(code: ErrorCode, message: string, details: { oauthError?: string | null; httpStatus?: number | null; retryAfterMs?: number | null; timedOut?: boolean; cause?: unknown }) {
+    super(code, message, { cause: details.cause, retryable: code === 'provider_unavailable' });
+    this.name = 'ProviderError';
+    this.oauthError = details.oauthError ?? null;
+    this.httpStatus = details.httpStatus ?? null;
+    this.retryAfterMs = details.retryAfterMs ?? null;
+    this.timedOut = details.timedOut ?? false;
+  }
+}
+
+/** RFC 6749 §5.2 errors that mean "fix the configuration": keep the refresh token, stop retrying. */
+const MISCONFIGURED = new Set(['invalid_client', 'unauthorized_client', 'unsupported_grant_type', 'invalid_request', 'invalid_scope']);
+
+const FIXES: Record<string, string> = {
+  invalid_client: 'check the client id and client secret (and how the secret is sent: --token-endpoint-auth)',
+  unauthorized_client: 'the provider does not allow this client to use this grant type; enable it for the client',
+  unsupported_grant_type: 'the provider does not support this grant type; check --grant-type and the preset',
+  invalid_request: 'the provider rejected the request as malformed; check the endpoints and --param values',
+  invalid_scope: 'the provider rejected the requested scope',
+};
+
+export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** The last HTTP answer of one call, captured through openid-client's customFetch. */
+export interface ResponseProbe {
+  status: number | null;
+  retryAfter: string | null;
+}
+
+/** The one place where openid-client's and fetch's errors become Tokentray errors. */
+export function toProviderError(error: unknown, what: string, probe: ResponseProbe, requested?: { scope?: string }): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const transient = (message: string, extra: { httpStatus?: number | null; timedOut?: boolean } = {}) =>
+    new ProviderError('provider_unavailable', `${what}: ${message}`, { ...extra, retryAfterMs: parseRetryAfter(probe.retryAfter), cause: error });
+
+  if (error instanceof oidc.ResponseBodyError) {
+    const status = error.status;
+    if (status >= 500 || status === 429) return transient(`the provider answered HTTP ${status} (${error.error})`, { httpStatus: status });
+    return fromOAuthError(error.error, error.error_description, status, what, error, requested);
+  }
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    const code = error.cause[0]?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'invalid_request');
+    return fromOAuthError(code, error.cause[0]?.parameters.error_description, error.status, what, error, requested);
+  }
+  const name = (error as { name?: string } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return transient('the provider did not answer in time', { timedOut: true });
+  if (error instanceof TypeError && /fetch failed|network|socket|ECONN|terminated/i.test(`${error.message} ${String((error as { cause?: unknown }).cause)}`)) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return transient(`network error (${cause?.code ?? cause?.message ?? error.message})`);
+  }
+  if (probe.status !== null && (probe.status >= 500 || probe.status === 429)) {
+    return transient(`the provider answered HTTP ${probe.status}`, { httpStatus: probe.status });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  if (probe.status !== null && probe.status >= 400) {
+    return new ProviderError('misconfigured', `${what}: the provider answered HTTP ${probe.status} (${message}); check the endpoint URLs`, { httpStatus: probe.status, cause: error });
+  }
+  return new ProviderError('misconfigured', `${what}: the provider's answer was not acceptable (${message})`, { httpStatus: probe.status, cause: error });
+}
+
+function fromOAuthError(code: string, description: string | undefined, status: number, what: string, cause: unknown, requested?: { scope?: string }): ProviderError {
+  const said = description ? `${code}: ${description}` : code;
+  if (code === 'invalid_grant') {
+    return new ProviderError('invalid_grant', `${what}: the provider ended the grant (${said}); sign in again`, { oauthError: code, httpStatus: status, cause });
+  }
+  if (MISCONFIGURED.has(code)) {
+    const scopeHint = code === 'invalid_scope' && requested?.scope ? ` (requested: ${requested.scope})` : '';
+    return new ProviderError('misconfigured', `${what}: ${said}${scopeHint} — ${FIXES[code]}`, { oauthError: code, httpStatus: status, cause });
+  }
+  if (code === 'temporarily_unavailable' || code === 'server_error') {
+    return new ProviderError('provider_unavailable', `${what}: ${said}`, { oauthError: code, httpStatus: status, cause });
+  }
+  return new ProviderError('misconfigured', `${what}: the provider refused (${said})`, { oauthError: code, httpStatus: status, cause });
+}

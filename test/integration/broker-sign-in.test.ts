@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { SignInEvent } from '../../main/core/oauth/sign-in.ts';
+import { brokerHarness, chromiumOpener, type Harness } from '../fixtures/broker-harness.ts';
+import { canaryJwt } from '../fixtures/canary.ts';
+import { secretToolAccounts } from '../fixtures/keychain.ts';
+import { DEVICE_GRANT, PLUGIN_GRANT, TestProvider } from '../fixtures/provider/test-provider.ts';
+
+describe('broker sign-in flows against the real provider and keychain', () => {
+  let op: TestProvider;
+  const harnesses: Harness[] = [];
+  before(async () => { op = await TestProvider.start({ accessTokenTtl: 600 }); });
+  after(async () => {
+    for (const h of harnesses) await h.close();
+    await op.close();
+  });
+  async function harness(options: Parameters<typeof brokerHarness>[1] = {}) {
+    const h = await brokerHarness(op, options);
+    harnesses.push(h);
+    return h;
+  }
+
+  test('browser sign-in in Chromium: tokens land in the keychain; a restarted broker serves them without refreshing', async () => {
+    const h = await harness();
+    await h.broker.addAccount({ id: 'web', name: 'Web app', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access', 'api:read'] });
+    const events: SignInEvent[] = [];
+    const view = await h.broker.signIn('web', { onEvent: (e) => events.push(e) });
+    assert.equal(view.status, 'valid');
+    assert.equal(view.persisted, true);
+    assert.ok(view.accessTokenExpiresAt && Date.parse(view.accessTokenExpiresAt) > Date.now() + 500_000);
+    const authorize = events.find((e) => e.event === 'authorize');
+    assert.ok(authorize && authorize.event === 'authorize');
+    const url = new URL(authorize.url);
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(url.searchParams.get('prompt'), 'consent', 'offline_access asks for consent');
+    assert.match(url.searchParams.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+    assert.ok((url.searchParams.get('state') ?? '').length >= 32);
+    assert.deepEqual(await secretToolAccounts(h.service), ['web']);
+
+    const token = await h.broker.getToken('web');
+    assert.equal((await op.introspect(token.accessToken)).active, true);
+    const accountsJson = await readFile(join(h.home, 'accounts.json'), 'utf8');
+    assert.ok(!accountsJson.includes(token.accessToken));
+
+    const refreshesBefore = op.requests('refresh_token');
+    const restarted = await h.restart();
+    harnesses.push(restarted);
+    const again = await restarted.broker.getToken('web');
+    assert.equal(again.accessToken, token.accessToken, 'the stored token is served as is');
+    assert.equal(op.requests('refresh_token'), refreshesBefore, 'a still-valid token is not refreshed');
+    assert.equal(restarted.broker.view('web').status, 'valid');
+  });
+
+  test('device flow end to end; the person approves in Chromium', async () => {
+    const h = await harness();
+    await h.broker.addAccount({ id: 'tv', name: 'Device', flow: 'device', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    const events: SignInEvent[] = [];
+    const view = await h.broker.signIn('tv', { onEvent: (e) => events.push(e) });
+    assert.equal(view.status, 'valid');
+    const device = events.find((e) => e.event === 'device_code');
+    assert.ok(device && device.event === 'device_code' && device.user_code && device.verification_uri);
+    assert.ok(op.requests(DEVICE_GRANT) >= 1);
+    assert.equal((await op.introspect((await h.broker.getToken('tv')).accessToken)).active, true);
+  });
+
+  test('client credentials: a machine account; "refresh" requests a new token', async () => {
+    const h = await harness();
+    await h.broker.addAccount({ id: 'machine', name: 'Machine', flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+    await h.broker.signIn('machine');
+    const first = await h.broker.getToken('machine');
+    assert.equal(first.scope, 'api:read');
+    const before = op.requests('client_credentials');
+    await h.broker.refresh('machine');
+    assert.equal(op.requests('client_credentials'), before + 1);
+    const second = await h.broker.getToken('machine');
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal((await op.introspect(second.accessToken)).active, true);
+  });
+
+  test('custom grant plugin_install: refresh_token_expires_in becomes the refresh-token expiry', async () => {
+    const h = await harness();
+    await h.broker.addAccount(
+      { id: 'plugin', name: 'Plugin', flow: 'grant', grantType: PLUGIN_GRANT, params: { install_id: 'inst-7' }, tokenEndpointAuth: 'client_secret_post', provider: { tokenEndpoint: op.tokenEndpoint, revocationEndpoint: `${op.issuer}/token/revocation` }, clientId: op.pluginClient.client_id },
+      { clientSecret: op.pluginClient.client_secret },
+    );
+    const view = await h.broker.signIn('plugin');
+    const expected = Date.now() + op.settings.pluginRefreshTokenTtl * 1000;
+    assert.ok(view.refreshTokenExpiresAt);
+    assert.ok(Math.abs(Date.parse(view.refreshTokenExpiresAt) - expected) < 10_000, view.refreshTokenExpiresAt);
+    assert.deepEqual(view.provider, { tokenEndpoint: op.tokenEndpoint, preset: null });
+    assert.equal(op.lastRequest[PLUGIN_GRANT]?.['install_id'], 'inst-7');
+    assert.equal(op.lastRequest[PLUGIN_GRANT]?.['client_id'], op.pluginClient.client_id);
+    // It renews through its refresh token, not the install grant.
+    const installs = op.requests(PLUGIN_GRANT);
+    await h.broker.refresh('plugin');
+    assert.equal(op.requests(PLUGIN_GRANT), installs);
+  });
+
+  test('post-login exchange and appsecret_proof', async () => {
+    const h = await harness();
+    await h.broker.addAccount(
+      {
+        id: 'exchanged', name: 'Exchanged', flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'],
+        exchange: { grantType: 'client_credentials', params: { scope: 'api:write', subject_token: '{access_token}' } },
+        appsecretProof: true,
+      },
+      { clientSecret: op.confidentialClient.client_secret },
+    );
+    const before = op.requests('client_credentials');
+    await h.broker.signIn('exchanged');
+    assert.equal(op.requests('client_credentials'), before + 2, 'the first token, then the exchange');
+    const token = await h.broker.getToken('exchanged');
+    assert.equal(token.scope, 'api:write', 'the exchanged token replaced the first');
+    const first = op.lastRequest['client_credentials']?.['subject_token'];
+    assert.ok(first && first !== token.accessToken, '{access_token} stood for the first token');
+    assert.equal((await op.introspect(first)).scope, 'api:read');
+    assert.equal(token.appsecretProof, createHmac('sha256', op.confidentialClient.client_secret).update(token.accessToken).digest('hex'));
+  });
+
+  test('a manual token account: expiry from the JWT, served, then sign-in required', async () => {
+    const h = await harness();
+    await h.broker.addAccount({ id: 'pat', name: 'Pasted token', flow: 'manual', provider: {} });
+    const jwt = canaryJwt(800).replace(/^[^.]+\.[^.]+/, (m) => m.split('.')[0] + '.' + Buffer.from(JSON.stringify({ sub: 'me', exp: Math.floor(Date.now() / 1000) + 2 })).toString('base64url'));
+    const view = await h.broker.signIn('pat', { token: jwt });
+    assert.equal(view.status, 'valid');
+    assert.ok(view.accessTokenExpiresAt);
+    assert.equal((await h.broker.getToken('pat', { minTtlSeconds: 0 })).accessToken, jwt);
+    await new Promise((r) => setTimeout(r, 2500));
+    await assert.rejects(h.broker.getToken('pat'), { code: 'reauth_required' });
+    assert.equal(h.broker.view('pat').status, 'reauth_required');
+  });
+
+  describe('a failed sign-in leaves the previous tokens untouched', () => {
+    test('denied at the provider, a forged callback, and a timeout', async () => {
+      const h = await harness({ browser: chromiumOpener(op, 'erin') });
+      await h.broker.addAccount({ id: 'keep', name: 'Keep', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+      await h.broker.signIn('keep');
+      const before = await h.broker.getToken('keep');
+      const codeExchanges = op.requests('authorization_code');
+
+      // Denied: the person presses Cancel on the provider's login page.
+      const denied = await brokerHarness(op, {
+        home: h.home,
+        service: h.service,
+        browser: { open: async (url) => { await op.cancelSignIn(url); } },
+      });
+      harnesses.push(denied);
+      await assert.rejects(denied.broker.signIn('keep'), (e: { code: string; message: string }) => e.code === 'sign_in_failed' && /denied|access_denied/.test(e.message));
+
+      // Forged: a callback with the wrong state gets an error page and causes no token request.
+      let forgedStatus = 0;
+      const forged = await brokerHarness(op, {
+        home: h.home,
+        service: h.service,
+        browser: {
+          open: async (url) => {
+            const redirect = new URL(url).searchParams.get('redirect_uri')!;
+            const res = await fetch(`${redirect}?code=stolen&state=not-the-state`);
+            forgedStatus = res.status;
+            const missing = await fetch(`${redirect}?code=stolen`);
+            assert.equal(missing.status, 400);
+          },
+        },
+      });
+      harnesses.push(forged);
+      await assert.rejects(forged.broker.signIn('keep', { timeoutMs: 1500 }), { code: 'sign_in_failed' });
+      assert.equal(forgedStatus, 400);
+      assert.equal(op.requests('authorization_code'), codeExchanges, 'no token request for a forged or late callback');
+
+      const after = await (await h.restart()).broker.getToken('keep');
+      assert.equal(after.accessToken, before.accessToken);
+      assert.equal((await op.introspect(after.accessToken)).active, true);
+    });
+  });
+
+  test('plain http is refused for a non-loopback provider', async () => {
+    const h = await harness();
+    await h.broker.addAccount({ id: 'insecure', name: 'Insecure', flow: 'client-credentials', provider: { tokenEndpoint: 'http://tokens.example.com/token' }, clientId: 'x' }, { clientSecret: 'secret-value' });
+    await assert.rejects(h.broker.signIn('insecure'), (e: { code: string; message: string }) => e.code === 'insecure_url' && /https/.test(e.message));
+  });
+});
