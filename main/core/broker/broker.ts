@@ -184,7 +184,7 @@ export class Broker {
   async getToken(id: string, options: { minTtlSeconds?: number; scopes?: string[] } = {}): Promise<TokenAnswer> {
     const account = this.#accounts.require(id);
     if (account.state.status === 'reauth_required') throw this.#reauthError(account);
-    let record = await this.#vault.read(id);
+    const record = await this.#vault.read(id);
     if (!record?.accessToken) {
       if (account.state.status === 'connecting' || !record) throw new TokentrayError('reauth_required', `"${id}" is not signed in yet: run "tokentray login ${id}"`);
     }
@@ -241,7 +241,8 @@ export class Broker {
   async refresh(id: string): Promise<AccountView> {
     const account = this.#accounts.require(id);
     const record = await this.#vault.read(id);
-    if (!this.#canRenew(account, record)) throw this.#reauthError(account);
+    // A grant the provider ended stays ended: only a sign-in helps (no request that would fail).
+    if (account.state.status === 'reauth_required' || !this.#canRenew(account, record)) throw this.#reauthError(account);
     await this.#refreshOnce(id);
     return this.view(id);
   }
@@ -318,6 +319,7 @@ export class Broker {
     } catch (error) {
       const failure = asTokentrayError(error);
       await this.#onRefreshFailure(id, failure);
+      if (failure.code === 'invalid_grant') throw new TokentrayError('reauth_required', `${failure.message}`, { cause: failure });
       throw failure;
     }
   }

@@ -60,11 +60,13 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
     const code = error.cause[0]?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'invalid_request');
     return fromOAuthError(code, error.cause[0]?.parameters.error_description, error.status, what, error, requested);
   }
-  const name = (error as { name?: string } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return transient('the provider did not answer in time', { timedOut: true });
-  if (error instanceof TypeError && /fetch failed|network|socket|ECONN|terminated/i.test(`${error.message} ${String((error as { cause?: unknown }).cause)}`)) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return transient(`network error (${cause?.code ?? cause?.message ?? error.message})`);
+  // openid-client wraps what fetch threw (ClientError → TimeoutError / TypeError → system error).
+  const chain = causes(error);
+  if (chain.some((e) => e.name === 'TimeoutError' || e.name === 'AbortError')) return transient('the provider did not answer in time', { timedOut: true });
+  const network = chain.find((e) => e instanceof TypeError && /fetch failed|network|socket|terminated/i.test(e.message));
+  if (network) {
+    const root = chain[chain.length - 1] as Error & { code?: string };
+    return transient(`network error (${root.code ?? root.message})`);
   }
   if (probe.status !== null && (probe.status >= 500 || probe.status === 429)) {
     return transient(`the provider answered HTTP ${probe.status}`, { httpStatus: probe.status });
@@ -74,6 +76,16 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
     return new ProviderError('misconfigured', `${what}: the provider answered HTTP ${probe.status} (${message}); check the endpoint URLs`, { httpStatus: probe.status, cause: error });
   }
   return new ProviderError('misconfigured', `${what}: the provider's answer was not acceptable (${message})`, { httpStatus: probe.status, cause: error });
+}
+
+function causes(error: unknown): Error[] {
+  const chain: Error[] = [];
+  let current: unknown = error;
+  while (current instanceof Error && chain.length < 8) {
+    chain.push(current);
+    current = current.cause;
+  }
+  return chain;
 }
 
 function fromOAuthError(code: string, description: string | undefined, status: number, what: string, cause: unknown, requested?: { scope?: string }): ProviderError {
