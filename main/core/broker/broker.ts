@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { AccountDefinition, AccountDefinitionInput, AccountState } from '../../../shared/account.ts';
 import type { AccountView } from '../../../shared/account-view.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
@@ -10,9 +9,15 @@ import { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { applyExchange, signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
 import { backoffDelayMs, DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
-import type { TokenRecord, TokenRecordInput } from '../vault/token-record.ts';
+import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import { accountView } from './account-view.ts';
+import { mergeGrant, recordInput } from './record-merge.ts';
+import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
+import { revokeWithRetry } from '../oauth/revocation.ts';
+import { watchForSleep } from '../refresh/sleep-watch.ts';
+
+export type { TokenAnswer } from './token-answer.ts';
 
 export interface BrokerOptions {
   accounts: AccountStore;
@@ -28,16 +33,6 @@ export interface BrokerOptions {
   watchSleep?: boolean;
   /** How long a token request waits for a refresh before answering with what it has (default 8 s). */
   maxWaitMs?: number;
-}
-
-export interface TokenAnswer {
-  accessToken: string;
-  tokenType: string;
-  expiresAt: string | null;
-  expiresIn: number | null;
-  scope: string;
-  account: string;
-  appsecretProof?: string;
 }
 
 export interface StatusChange {
@@ -59,8 +54,6 @@ interface Runtime {
   persistAttempt: number;
 }
 
-const SLEEP_CHECK_MS = 5_000;
-const SLEEP_GAP_MS = 30_000;
 const MAX_TIMER_MS = 6 * 60 * 60_000;
 
 /**
@@ -81,7 +74,7 @@ export class Broker {
   readonly #runtime = new Map<string, Runtime>();
   readonly #listeners = new Set<(change: StatusChange) => void>();
   readonly #clients = new Map<string, OAuthClient>();
-  #sleepWatch: NodeJS.Timeout | null = null;
+  #stopSleepWatch: (() => void) | null = null;
   #stopped = false;
   /** How often a consumer had to wait for a refresh (for measurements). */
   readonly stats = { onDemandRefreshes: 0, backgroundRefreshes: 0, refreshRequests: 0 };
@@ -96,7 +89,7 @@ export class Broker {
     this.#timeoutMs = options.requestTimeoutMs ?? 20_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxWaitMs = options.maxWaitMs ?? 8_000;
-    if (options.watchSleep) this.#watchSleep();
+    if (options.watchSleep) this.#stopSleepWatch = watchForSleep(() => void this.resume());
   }
 
   /** Loads every account's record and schedules its refresh. */
@@ -106,7 +99,7 @@ export class Broker {
 
   stop(): void {
     this.#stopped = true;
-    if (this.#sleepWatch) clearInterval(this.#sleepWatch);
+    this.#stopSleepWatch?.();
     for (const runtime of this.#runtime.values()) {
       if (runtime.timer) clearTimeout(runtime.timer);
       if (runtime.persistTimer) clearTimeout(runtime.persistTimer);
@@ -142,7 +135,7 @@ export class Broker {
     const account = await this.#accounts.update(id, change);
     if (secrets.clientSecret !== undefined) {
       const record = await this.#vault.read(id);
-      await this.#vault.write(id, { ...stripMeta(record), clientSecret: secrets.clientSecret });
+      await this.#vault.write(id, { ...recordInput(record), clientSecret: secrets.clientSecret });
       await this.#accounts.update(id, (a) => ({ ...a, hasClientSecret: !!secrets.clientSecret }));
     }
     this.#clients.delete(id);
@@ -258,7 +251,7 @@ export class Broker {
       if (!(await client.hasRevocationEndpoint().catch(() => false))) {
         note = 'the provider has no revocation endpoint: the grant was deleted locally only';
       } else {
-        await this.#revokeWithRetry(client, record);
+        await revokeWithRetry(client, record, this.#random);
         revoked = true;
       }
     }
@@ -460,36 +453,10 @@ export class Broker {
     this.#arm(id, runtime.dueAt - now);
   }
 
-  #watchSleep(): void {
-    let last = Date.now();
-    this.#sleepWatch = setInterval(() => {
-      const now = Date.now();
-      const gap = now - last;
-      last = now;
-      if (gap > SLEEP_CHECK_MS + SLEEP_GAP_MS) void this.resume();
-    }, SLEEP_CHECK_MS);
-    this.#sleepWatch.unref();
-  }
-
   // ---- records and state ------------------------------------------------------------------
 
   async #store(id: string, previous: TokenRecord | null, result: GrantResult, options: { replaceRefreshToken: boolean }): Promise<TokenRecord> {
-    const iso = (d: Date | null) => d?.toISOString() ?? null;
-    // RFC 6749 §6: a response without a refresh token keeps the old one (not after a new sign-in).
-    const keepOld = !result.refreshToken && !options.replaceRefreshToken;
-    const input: TokenRecordInput = {
-      tokenType: result.tokenType,
-      accessToken: result.accessToken,
-      accessTokenExpiresAt: iso(result.expiresAt),
-      accessTokenIssuedAt: iso(result.issuedAt),
-      refreshToken: result.refreshToken ?? (keepOld ? (previous?.refreshToken ?? null) : null),
-      refreshTokenExpiresAt: result.refreshToken ? iso(result.refreshTokenExpiresAt) : keepOld ? (previous?.refreshTokenExpiresAt ?? null) : null,
-      refreshTokenIssuedAt: result.refreshToken ? iso(result.issuedAt) : keepOld ? (previous?.refreshTokenIssuedAt ?? null) : null,
-      idToken: result.idToken ?? previous?.idToken ?? null,
-      idTokenExpiresAt: result.idToken ? iso(result.idTokenExpiresAt) : (previous?.idTokenExpiresAt ?? null),
-      scopes: result.scopes ?? (previous?.scopes.length ? previous.scopes : this.#accounts.require(id).scopes),
-      clientSecret: previous?.clientSecret ?? null,
-    };
+    const input = mergeGrant(previous, result, this.#accounts.require(id).scopes, { freshSignIn: options.replaceRefreshToken });
     const { record, persisted } = await this.#vault.write(id, input);
     if (!persisted) this.#retryPersist(id);
     await this.#setState(id, { accessTokenExpiresAt: record.accessTokenExpiresAt, refreshTokenExpiresAt: record.refreshTokenExpiresAt }, false);
@@ -560,31 +527,15 @@ export class Broker {
   }
 
   #validFor(record: TokenRecord): number {
-    if (!record.accessToken) return 0;
-    if (!record.accessTokenExpiresAt) return Number.POSITIVE_INFINITY;
-    return Date.parse(record.accessTokenExpiresAt) - this.#now().getTime();
+    return validForMs(record, this.#now());
   }
 
   #canRenew(account: AccountDefinition, record: TokenRecord | null): boolean {
-    if (account.flow === 'manual') return false;
-    if (record?.refreshToken) return true;
-    return account.flow === 'client-credentials' || (account.flow === 'grant' && !!account.grantType);
+    return canRenew(account, record);
   }
 
   #answer(account: AccountDefinition, record: TokenRecord): TokenAnswer {
-    const expiresAt = record.accessTokenExpiresAt;
-    const answer: TokenAnswer = {
-      accessToken: record.accessToken!,
-      tokenType: record.tokenType,
-      expiresAt,
-      expiresIn: expiresAt ? Math.max(0, Math.floor((Date.parse(expiresAt) - this.#now().getTime()) / 1000)) : null,
-      scope: (record.scopes.length ? record.scopes : account.scopes).join(' '),
-      account: account.id,
-    };
-    if (account.appsecretProof && record.clientSecret) {
-      answer.appsecretProof = createHmac('sha256', record.clientSecret).update(record.accessToken!).digest('hex');
-    }
-    return answer;
+    return tokenAnswer(account, record, this.#now());
   }
 
   async #client(account: AccountDefinition): Promise<OAuthClient> {
@@ -595,21 +546,6 @@ export class Broker {
       this.#clients.set(account.id, client);
     }
     return client;
-  }
-
-  async #revokeWithRetry(client: OAuthClient, record: TokenRecord): Promise<void> {
-    const token = record.refreshToken ?? record.accessToken!;
-    const hint = record.refreshToken ? 'refresh_token' : 'access_token';
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await client.revoke(token, hint);
-        return;
-      } catch (error) {
-        // RFC 7009 §2.2.1: 503 means "try again later".
-        if (!(error instanceof ProviderError && error.code === 'provider_unavailable') || attempt >= 4) throw error;
-        await new Promise((r) => setTimeout(r, backoffDelayMs(attempt, { baseMs: 500, capMs: 5000 }, error.retryAfterMs, this.#random)));
-      }
-    }
   }
 
   #runtimeOf(id: string): Runtime {
@@ -629,12 +565,6 @@ function configKey(account: AccountDefinition): string {
 
 function date(value: string | null | undefined): Date | null {
   return value ? new Date(value) : null;
-}
-
-function stripMeta(record: TokenRecord | null): TokenRecordInput {
-  if (!record) return {};
-  const { v: _v, generation: _g, updatedAt: _u, ...rest } = record;
-  return rest;
 }
 
 function asTokentrayError(error: unknown): TokentrayError {
