@@ -66,6 +66,25 @@ describe('broker sign-in flows against the real provider and keychain', () => {
     assert.equal((await op.introspect((await h.broker.getToken('tv')).accessToken)).active, true);
   });
 
+  test('device flow honours slow_down: the next poll comes at least 5 s later than the interval', async () => {
+    const h = await harness({ browser: { open: async () => undefined } }); // the person approves later
+    await h.broker.addAccount({ id: 'slow', name: 'Slow', flow: 'device', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid'] });
+    const polls = () => op.requestTimes[DEVICE_GRANT]?.length ?? 0;
+    const before = polls();
+    await op.setFault({ mode: 'slow_down', times: 1 });
+    let verification = '';
+    const signingIn = h.broker.signIn('slow', { onEvent: (e) => { if (e.event === 'device_code') verification = e.verification_uri_complete ?? ''; } });
+    // Approve only after the first poll was answered slow_down.
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (polls() > before) { clearInterval(t); resolve(); } }, 20); });
+    assert.equal(op.counters.faulted['slow_down'], 1);
+    await op.approveDevice(verification);
+    assert.equal((await signingIn).status, 'valid');
+    const times = op.requestTimes[DEVICE_GRANT]!.slice(before);
+    assert.ok(times.length >= 2);
+    const gap = times[1]! - times[0]!;
+    assert.ok(gap >= 5_000 + 5_000 - 300, `after slow_down the client waited ${gap} ms (interval 5 s + 5 s)`);
+  });
+
   test('client credentials: a machine account; "refresh" requests a new token', async () => {
     const h = await harness();
     await h.broker.addAccount({ id: 'machine', name: 'Machine', flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
