@@ -35,6 +35,9 @@ export const ERROR_CODES = [
   'locked',
   'broker_running',
   'broker_not_running',
+  'client_denied',
+  'approval_timeout',
+  'not_found',
   // anything we did not foresee
   'internal',
 ] as const;

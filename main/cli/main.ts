@@ -1,10 +1,36 @@
-// The `tokentray` command. It starts fast: only what the command in hand needs is imported.
+// The `tokentray` command. It starts fast: each command loads only the modules it needs.
 import { readFileSync } from 'node:fs';
+import { resolveHome } from '../core/config.ts';
+import { UsageError } from './args.ts';
+import { CliError } from './endpoint-client.ts';
 import { EXIT } from './exit-codes.ts';
 
 const HELP = `tokentray — keeps OAuth 2.0 / OIDC sessions alive and hands valid tokens to local tools
 
 Usage: tokentray <command> [options]
+
+Commands:
+  serve [--port N]                       run the broker headless in the foreground
+  add <name> (--issuer URL | --token-endpoint URL) --client-id ID [options]
+                                         create an account and sign in
+      [--authorization-endpoint URL] [--device-endpoint URL] [--revocation-endpoint URL]
+      [--client-secret-stdin] [--scope S]... [--flow browser|device|client-credentials|grant|manual]
+      [--grant-type T] [--param k=v]... [--exchange-grant-type T --exchange-param k=v...]
+      [--appsecret-proof] [--host H]... [--preset P] [--id ID] [--token-endpoint-auth M]
+      [--token-stdin] [--expires-at ISO] [--no-browser] [--json]
+  login <account> [--no-browser] [--json]   sign in again
+  list [--json]                          accounts and their status
+  status <account> [--json]              one account in detail
+  token <account> [--min-ttl SECONDS] [--json]
+                                         print a valid access token
+  refresh <account> [--json]             refresh now
+  remove <account> [--keep-remote]       revoke at the provider, then delete every local trace
+  run --env VAR=<account>... -- CMD [ARGS]
+                                         run CMD with tokens in its environment
+  git-credential get|store|erase         git credential helper (accounts with --host)
+  kube-credential <account>              print a kubectl ExecCredential
+  clients [list|approve ID [--account A]...|deny ID|revoke ID] [--json]
+                                         local tools that hold a key
 
 Options:
   -h, --help       show this help
@@ -23,8 +49,39 @@ export function version(): string {
   return pkg.version;
 }
 
+async function dispatch(command: string, rest: string[], home: string): Promise<number> {
+  switch (command) {
+    case 'token':
+      return (await import('./commands/token.ts')).tokenCommand(home, rest);
+    case 'serve':
+      return (await import('./commands/serve.ts')).serveCommand(home, rest, version());
+    case 'add':
+      return (await import('./commands/accounts.ts')).addCommand(home, rest);
+    case 'login':
+      return (await import('./commands/accounts.ts')).loginCommand(home, rest);
+    case 'list':
+      return (await import('./commands/accounts.ts')).listCommand(home, rest);
+    case 'status':
+      return (await import('./commands/accounts.ts')).statusCommand(home, rest);
+    case 'refresh':
+      return (await import('./commands/accounts.ts')).refreshCommand(home, rest);
+    case 'remove':
+      return (await import('./commands/accounts.ts')).removeCommand(home, rest);
+    case 'run':
+      return (await import('./commands/integrations.ts')).runCommand(home, rest);
+    case 'git-credential':
+      return (await import('./commands/integrations.ts')).gitCredentialCommand(home, rest);
+    case 'kube-credential':
+      return (await import('./commands/integrations.ts')).kubeCredentialCommand(home, rest);
+    case 'clients':
+      return (await import('./commands/clients.ts')).clientsCommand(home, rest);
+    default:
+      throw new UsageError(`unknown command "${command}"\nRun "tokentray --help" for the commands.`);
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [first] = argv;
+  const [first, ...rest] = argv;
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     process.stdout.write(HELP);
     return first === undefined ? EXIT.usage : EXIT.ok;
@@ -33,6 +90,23 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  process.stderr.write(`tokentray: unknown command "${first}"\nRun "tokentray --help" for the commands.\n`);
-  return EXIT.usage;
+  const json = rest.includes('--json');
+  try {
+    return await dispatch(first, rest, resolveHome());
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`tokentray: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof CliError) {
+      if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`);
+      process.stderr.write(`tokentray: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (json) process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'internal', message } })}\n`);
+    process.stderr.write(`tokentray: ${message}\n`);
+    return code === 'broker_running' ? EXIT.failure : EXIT.failure;
+  }
 }

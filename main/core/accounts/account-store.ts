@@ -122,6 +122,11 @@ export class AccountStore {
     return this.update(id, (current) => ({ ...current, state: { ...current.state, ...state } }));
   }
 
+  /** Resolves once every write queued so far has landed (for a clean shutdown). */
+  flush(): Promise<void> {
+    return this.#writes;
+  }
+
   async remove(id: string): Promise<boolean> {
     return this.#mutate(() => this.#accounts.delete(id));
   }

@@ -106,6 +106,11 @@ export class Broker {
     }
   }
 
+  /** Resolves once every refresh in flight has finished (and so written its tokens). */
+  async settle(): Promise<void> {
+    await Promise.allSettled([...this.#runtime.values()].map((r) => r.inFlight).filter((p) => p !== null));
+  }
+
   onStatus(listener: (change: StatusChange) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);

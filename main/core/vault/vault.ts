@@ -57,6 +57,12 @@ export class Vault {
     };
   }
 
+  /** Asks the keychain once (reading an item that does not exist), so its state is known at start. */
+  async probe(): Promise<VaultStatus> {
+    await this.#keychain(() => this.#records.store.get('tokentray-probe')).catch(() => undefined);
+    return this.status();
+  }
+
   isPersisted(accountId: string): boolean {
     return !this.#pendingWrites.has(accountId) && this.#records.store.persistent;
   }

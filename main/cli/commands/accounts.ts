@@ -1,0 +1,119 @@
+import { flag, flags, has, pairs, parseArgs, UsageError } from '../args.ts';
+import { call, CliError, stream } from '../endpoint-client.ts';
+import { EXIT } from '../exit-codes.ts';
+import { accountDetails, accountLine, printJson, readStdin, type AccountLike } from '../output.ts';
+
+const enc = encodeURIComponent;
+
+export async function listCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: [], booleans: ['json'] });
+  if (args.positionals.length > 0) throw new UsageError('usage: tokentray list [--json]');
+  const { body } = await call(home, 'GET', '/v1/accounts');
+  const accounts = (body as { accounts: AccountLike[] }).accounts;
+  if (has(args, 'json')) printJson(body);
+  else if (accounts.length === 0) process.stdout.write('No accounts. Add one with "tokentray add <name> ...".\n');
+  else process.stdout.write(`${accounts.map(accountLine).join('\n')}\n`);
+  return 0;
+}
+
+export async function statusCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: [], booleans: ['json'] });
+  const [account] = args.positionals;
+  if (!account || args.positionals.length > 1) throw new UsageError('usage: tokentray status <account> [--json]');
+  const { body } = await call(home, 'GET', `/v1/accounts/${enc(account)}`);
+  if (has(args, 'json')) printJson(body);
+  else process.stdout.write(`${accountDetails(body as AccountLike)}\n`);
+  return 0;
+}
+
+export async function refreshCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: [], booleans: ['json'] });
+  const [account] = args.positionals;
+  if (!account || args.positionals.length > 1) throw new UsageError('usage: tokentray refresh <account> [--json]');
+  const { body } = await call(home, 'POST', `/v1/accounts/${enc(account)}/refresh`);
+  if (has(args, 'json')) printJson(body);
+  else process.stdout.write(`${accountLine(body as AccountLike)}\n`);
+  return 0;
+}
+
+export async function removeCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: [], booleans: ['keep-remote', 'json'] });
+  const [account] = args.positionals;
+  if (!account || args.positionals.length > 1) throw new UsageError('usage: tokentray remove <account> [--keep-remote]');
+  const { body } = await call(home, 'DELETE', `/v1/accounts/${enc(account)}${has(args, 'keep-remote') ? '?keep_remote=1' : ''}`);
+  const result = body as { revoked: boolean; note: string | null };
+  if (has(args, 'json')) printJson(body);
+  else process.stdout.write(`Removed ${account}${result.revoked ? ' (revoked at the provider)' : ''}.${result.note ? ` Note: ${result.note}.` : ''}\n`);
+  return 0;
+}
+
+/** Runs a sign-in and prints its events: JSON lines with --json, else plain words. */
+async function runSignIn(home: string, id: string, options: { json: boolean; noBrowser: boolean; token?: string; expiresAt?: string }): Promise<boolean> {
+  let outcome: Record<string, unknown> | null = null;
+  await stream(home, 'POST', `/v1/accounts/${enc(id)}/login`, { noBrowser: options.noBrowser, ...(options.token ? { token: options.token } : {}), ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) }, (event) => {
+    if (options.json) printJson(event);
+    else if (event['event'] === 'authorize') process.stdout.write(`${options.noBrowser ? 'Open this URL to sign in' : 'Your browser opens for the sign-in; if it does not, open'}:\n  ${String(event['url'])}\n`);
+    else if (event['event'] === 'device_code') process.stdout.write(`To sign in, visit ${String(event['verification_uri'])} and enter the code ${String(event['user_code'])}\n`);
+    if (event['event'] === 'connected' || event['event'] === 'failed') outcome = event;
+  });
+  const final = outcome as Record<string, unknown> | null;
+  if (final?.['event'] === 'connected') {
+    if (!options.json) process.stdout.write(`Connected: ${accountLine(final['account'] as AccountLike)}\n`);
+    return true;
+  }
+  const error = (final?.['error'] ?? { message: 'the sign-in ended without an answer' }) as { code?: string; message: string };
+  if (!options.json) process.stderr.write(`tokentray: sign-in failed: ${error.message}\n`);
+  return false;
+}
+
+export async function loginCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['expires-at'], booleans: ['no-browser', 'json', 'token-stdin'] });
+  const [account] = args.positionals;
+  if (!account || args.positionals.length > 1) throw new UsageError('usage: tokentray login <account> [--no-browser] [--json]');
+  const token = has(args, 'token-stdin') ? (await readStdin()).trim() : undefined;
+  const ok = await runSignIn(home, account, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token, expiresAt: flag(args, 'expires-at') });
+  return ok ? EXIT.ok : EXIT.failure;
+}
+
+const ADD_VALUES = ['issuer', 'token-endpoint', 'authorization-endpoint', 'device-endpoint', 'revocation-endpoint', 'client-id', 'scope', 'flow', 'grant-type', 'param', 'exchange-grant-type', 'exchange-param', 'host', 'preset', 'id', 'token-endpoint-auth', 'expires-at'];
+const ADD_BOOLEANS = ['client-secret-stdin', 'token-stdin', 'appsecret-proof', 'no-browser', 'json'];
+
+export async function addCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ADD_VALUES, booleans: ADD_BOOLEANS });
+  const [name, ...extra] = args.positionals;
+  if (!name || extra.length > 0) throw new UsageError('usage: tokentray add <name> --issuer URL | --token-endpoint URL --client-id ID [options] (see tokentray --help)');
+  const flow = flag(args, 'flow') ?? 'browser';
+  if (!['browser', 'device', 'client-credentials', 'grant', 'manual'].includes(flow)) throw new UsageError(`--flow is one of browser, device, client-credentials, grant, manual`);
+  if (flow !== 'manual' && !flag(args, 'issuer') && !flag(args, 'token-endpoint') && !flag(args, 'preset')) throw new UsageError('give --issuer URL or --token-endpoint URL (or --preset)');
+  if (flow !== 'manual' && !flag(args, 'client-id')) throw new UsageError('--client-id is required');
+  if (has(args, 'client-secret-stdin') && has(args, 'token-stdin')) throw new UsageError('--client-secret-stdin and --token-stdin both read stdin: use one');
+  const stdin = has(args, 'client-secret-stdin') || has(args, 'token-stdin') ? (await readStdin()).trim() : undefined;
+  if ((has(args, 'client-secret-stdin') || has(args, 'token-stdin')) && !stdin) throw new UsageError('stdin was empty');
+  const scopes = flags(args, 'scope').flatMap((s) => s.split(/[\s,]+/)).filter(Boolean);
+  const body: Record<string, unknown> = {
+    name,
+    flow,
+    scopes,
+    params: pairs(flags(args, 'param'), '--param'),
+    exchangeParams: pairs(flags(args, 'exchange-param'), '--exchange-param'),
+    hosts: flags(args, 'host'),
+    appsecretProof: has(args, 'appsecret-proof'),
+  };
+  const map: Record<string, string> = { issuer: 'issuer', 'token-endpoint': 'tokenEndpoint', 'authorization-endpoint': 'authorizationEndpoint', 'device-endpoint': 'deviceEndpoint', 'revocation-endpoint': 'revocationEndpoint', 'client-id': 'clientId', 'grant-type': 'grantType', 'exchange-grant-type': 'exchangeGrantType', preset: 'preset', id: 'id', 'token-endpoint-auth': 'tokenEndpointAuth' };
+  for (const [option, field] of Object.entries(map)) {
+    const value = flag(args, option);
+    if (value !== undefined) body[field] = value;
+  }
+  if (has(args, 'client-secret-stdin')) body['clientSecret'] = stdin;
+  const { body: created } = await call(home, 'POST', '/v1/accounts', body);
+  const id = (created as { id: string }).id;
+  let ok = false;
+  try {
+    ok = await runSignIn(home, id, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token: has(args, 'token-stdin') ? stdin : undefined, expiresAt: flag(args, 'expires-at') });
+  } finally {
+    // Nothing was gained by a failed first sign-in: leave no half-made account behind.
+    if (!ok) await call(home, 'DELETE', `/v1/accounts/${enc(id)}?keep_remote=1`).catch(() => undefined);
+  }
+  if (!ok) throw new CliError('sign_in_failed', `"${id}" was not added because the sign-in failed`, EXIT.failure);
+  return EXIT.ok;
+}

@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import { flags, parseArgs, UsageError } from '../args.ts';
+import { call } from '../endpoint-client.ts';
+import { readStdin } from '../output.ts';
+import { fetchToken } from './token.ts';
+
+/** `run --env VAR=account... -- CMD`: tokens go into the child's environment only. */
+export async function runCommand(home: string, argv: string[]): Promise<number> {
+  const args = parseArgs(argv, { values: ['env'], booleans: [] });
+  if (args.rest.length === 0 || flags(args, 'env').length === 0 || args.positionals.length > 0) {
+    throw new UsageError('usage: tokentray run --env VAR=<account>... -- CMD [ARGS]');
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const item of flags(args, 'env')) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.+)$/.exec(item);
+    if (!match) throw new UsageError(`--env takes VAR=<account>, got "${item}"`);
+    env[match[1]!] = (await fetchToken(home, match[2]!)).access_token;
+  }
+  const [command, ...commandArgs] = args.rest;
+  return new Promise((resolve) => {
+    const child = spawn(command!, commandArgs, { stdio: 'inherit', env });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('error', (error) => {
+      process.stderr.write(`tokentray: cannot run ${command}: ${error.message}\n`);
+      resolve(127);
+    });
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+  });
+}
+
+interface GitAccount {
+  id: string;
+  hosts: string[];
+  provider: { preset: string | null };
+}
+
+/** Usernames providers expect next to an OAuth token over git's HTTPS. */
+const GIT_USERNAMES: Record<string, string> = { github: 'x-access-token', gitlab: 'oauth2' };
+
+function parseCredentialInput(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1).replace(/\r$/, '');
+  }
+  return out;
+}
+
+function hostMatches(pattern: string, host: string): boolean {
+  const p = pattern.toLowerCase();
+  const h = host.toLowerCase();
+  if (p.includes(':')) return p === h; // example.com:8443 matches only that port
+  return p === h || h.startsWith(`${p}:`); // example.com matches any port
+}
+
+/** git credential helper: `get` answers for accounts that list the host; store/erase write nothing. */
+export async function gitCredentialCommand(home: string, argv: string[]): Promise<number> {
+  const [operation, ...extra] = argv;
+  if (!operation || extra.length > 0 || !['get', 'store', 'erase'].includes(operation)) throw new UsageError('usage: tokentray git-credential get|store|erase');
+  const input = parseCredentialInput(await readStdin());
+  // store and erase: git offers us what it used; Tokentray never keeps secrets outside the keychain.
+  if (operation !== 'get') return 0;
+  if (input['protocol'] && input['protocol'] !== 'https' && input['protocol'] !== 'http') return 0;
+  const host = input['host'];
+  if (!host) return 0;
+  const { body } = await call(home, 'GET', '/v1/accounts');
+  const account = (body as { accounts: GitAccount[] }).accounts.find((a) => a.hosts.some((p) => hostMatches(p, host)));
+  if (!account) return 0; // not ours: git asks the next helper
+  const token = await fetchToken(home, account.id);
+  const username = GIT_USERNAMES[account.provider.preset ?? ''] ?? input['username'] ?? 'oauth2';
+  process.stdout.write(`username=${username}\npassword=${token.access_token}\n`);
+  return 0;
+}
+
+/** kubectl exec credential plugin output (client.authentication.k8s.io/v1). */
+export async function kubeCredentialCommand(home: string, argv: string[]): Promise<number> {
+  const [account, ...extra] = argv;
+  if (!account || extra.length > 0) throw new UsageError('usage: tokentray kube-credential <account>');
+  const token = await fetchToken(home, account);
+  const status: Record<string, string> = { token: token.access_token };
+  if (token.expires_at) status['expirationTimestamp'] = new Date(token.expires_at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  process.stdout.write(`${JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status })}\n`);
+  return 0;
+}

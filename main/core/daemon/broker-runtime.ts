@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AccountStore } from '../accounts/account-store.ts';
+import { AuditLog } from '../audit/audit-log.ts';
+import { Broker } from '../broker/broker.ts';
+import { ClientRegistry } from '../clients/client-registry.ts';
+import { newKey } from '../clients/keys.ts';
+import { startApiServer, type ApiServer } from '../endpoint/api-server.ts';
+import { childLogger, type Logger } from '../log/logger.ts';
+import type { Redactor } from '../log/redactor.ts';
+import type { BrowserOpener } from '../oauth/sign-in.ts';
+import { KeychainStore } from '../vault/keychain-store.ts';
+import { Vault } from '../vault/vault.ts';
+import { acquireBrokerLock } from './broker-lock.ts';
+import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
+
+export interface RuntimeOptions {
+  home: string;
+  keychainService: string;
+  version: string;
+  logger: Logger;
+  redactor: Redactor;
+  browser: BrowserOpener;
+  port?: number;
+  watchSleep?: boolean;
+  approvalTimeoutMs?: number;
+  heartbeatMs?: number;
+}
+
+export interface BrokerRuntime {
+  broker: Broker;
+  vault: Vault;
+  accounts: AccountStore;
+  clients: ClientRegistry;
+  api: ApiServer;
+  ownerKey: string;
+  /** Stops serving, lets queued writes land, removes endpoint.json and the lock. */
+  stop(): Promise<void>;
+}
+
+/** A socket path short enough for sun_path (108 bytes), inside a folder only we can enter. */
+export function socketPathFor(home: string): string | null {
+  if (process.platform === 'win32') return null;
+  const inHome = join(home, 'run', 'broker.sock');
+  if (Buffer.byteLength(inHome) <= 100) return inHome;
+  const tag = createHash('sha256').update(home).digest('hex').slice(0, 12);
+  return join(tmpdir(), `tokentray-${process.getuid?.() ?? 'u'}-${tag}`, 'broker.sock');
+}
+
+/**
+ * The composition root of the broker: the one place its parts are built and wired, used by
+ * `tokentray serve` and by the desktop shell.
+ */
+export async function startBrokerRuntime(options: RuntimeOptions): Promise<BrokerRuntime> {
+  const { home, logger } = options;
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const lock = await acquireBrokerLock(home);
+  try {
+    const accounts = new AccountStore({ home, logger: childLogger(logger, 'accounts') });
+    const loaded = await accounts.load();
+    if (loaded.recovered) logger.error(loaded.recovered.error.message);
+    const vault = new Vault({ store: new KeychainStore({ service: options.keychainService }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
+    const keychain = await vault.probe();
+    if (keychain.lastError) logger.warn({ err: keychain.lastError }, 'the keychain is not available: tokens are kept in memory only');
+    const clients = new ClientRegistry({ home, logger: childLogger(logger, 'clients') });
+    await clients.load();
+    const audit = new AuditLog({ home });
+    const broker = new Broker({ accounts, vault, logger: childLogger(logger, 'broker'), browser: options.browser, watchSleep: options.watchSleep ?? true });
+    await broker.start();
+    const ownerKey = newKey('tto_');
+    options.redactor.addSecret(ownerKey);
+    let locked = false;
+    const api = await startApiServer({
+      broker,
+      clients,
+      audit,
+      logger: childLogger(logger, 'endpoint'),
+      version: options.version,
+      approvalTimeoutMs: options.approvalTimeoutMs ?? 5 * 60_000,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      isLocked: () => locked,
+      setLocked: (value) => { locked = value; },
+      ownerKey,
+      port: options.port ?? 0,
+      socketPath: socketPathFor(home),
+    });
+    await writeEndpointFile(home, { url: api.url, socket: api.socketPath, pid: process.pid, version: options.version, key: ownerKey });
+    let stopping: Promise<void> | null = null;
+    return {
+      broker,
+      vault,
+      accounts,
+      clients,
+      api,
+      ownerKey,
+      stop: () => {
+        stopping ??= (async () => {
+          await removeEndpointFile(home);
+          await api.close();
+          broker.stop();
+          await broker.settle(); // a refresh in flight finishes and writes its tokens
+          await accounts.flush();
+          await vault.retryPending().catch(() => undefined);
+          await lock.release();
+        })();
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}

@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { TokentrayError } from '../../../shared/errors.ts';
+import { hashKey, sameHash } from '../clients/keys.ts';
+import { bearerKey, checkHost, checkOrigin, checkQuery } from './guards.ts';
+import { ROUTES, type Caller, type RouteContext } from './api-routes.ts';
+import { sendError, sendFailure } from './responses.ts';
+
+export interface ApiServerOptions extends RouteContext {
+  ownerKey: string;
+  /** 0 for an ephemeral port. */
+  port: number;
+  socketPath: string | null;
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  socketPath: string | null;
+  close(): Promise<void>;
+}
+
+/** Slow clients are cut off: headers within 10 s, the whole request within 30 s. */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * The local endpoint: HTTP on 127.0.0.1 and the same API on a Unix socket in a 0700 folder.
+ * Every request passes the guards first (Host, Origin, key in the URL, bearer key), then a
+ * route; every answer is JSON with `Cache-Control: no-store` and never a CORS header.
+ */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const ownerHash = hashKey(options.ownerKey);
+  const sockets = new Set<Socket>();
+
+  // Until the TCP port is known no Host can match it, so nothing gets through the Host check.
+  let tcpPort = -1;
+  const handler = (portOf: () => number | null) => (req: IncomingMessage, res: ServerResponse) => {
+    void handle(req, res, portOf()).catch((error: unknown) => {
+      if (!(error instanceof TokentrayError)) options.logger.error({ err: error, url: req.url }, 'request failed');
+      sendFailure(res, error);
+    });
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse, port: number | null): Promise<void> {
+    checkHost(req, port);
+    checkOrigin(req);
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    checkQuery(url);
+    let matchedPath = false;
+    for (const route of ROUTES) {
+      const match = route.pattern.exec(url.pathname);
+      if (!match) continue;
+      matchedPath = true;
+      if (route.method !== req.method) continue;
+      const caller = route.access === 'public' ? ({ kind: 'owner' } as Caller) : authenticate(req);
+      if (route.access === 'owner' && caller.kind !== 'owner') {
+        throw new TokentrayError('unauthorized', 'this route needs the owner key');
+      }
+      await route.handle(options, { req, res, url, params: match.slice(1), caller, route: route.name });
+      return;
+    }
+    if (matchedPath) sendError(res, 'bad_request', `method ${req.method} is not allowed here`, { allow: ROUTES.filter((r) => r.pattern.test(url.pathname)).map((r) => r.method).join(', ') }, 405);
+    else sendError(res, 'not_found', 'no such route');
+  }
+
+  function authenticate(req: IncomingMessage): Caller {
+    const key = bearerKey(req);
+    if (!key) throw new TokentrayError('unauthorized', 'send "Authorization: Bearer <key>"');
+    const digest = hashKey(key);
+    if (sameHash(digest, ownerHash)) return { kind: 'owner' };
+    const client = options.clients.authenticate(digest);
+    if (!client) throw new TokentrayError('unauthorized', 'unknown or revoked key');
+    return { kind: 'client', client };
+  }
+
+  function harden(server: Server): Server {
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.keepAliveTimeout = 5_000;
+    server.maxHeadersCount = 50;
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    // Garbage, oversized headers, timeouts: answer 400 if we can, and close.
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+      if (socket.writable && !socket.destroyed) {
+        const status = error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\ncache-control: no-store\r\n\r\n`);
+      }
+      socket.destroy();
+    });
+    return server;
+  }
+
+  const tcp = harden(createServer({ maxHeaderSize: 16 * 1024 }, handler(() => tcpPort)));
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (tcp.address() as { port: number }).port;
+  tcpPort = port;
+
+  let unix: Server | null = null;
+  if (options.socketPath) {
+    const dir = dirname(options.socketPath);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await chmod(dir, 0o700);
+    await rm(options.socketPath, { force: true });
+    unix = harden(createServer({ maxHeaderSize: 16 * 1024 }, handler(() => null)));
+    const previous = process.umask(0o077);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        unix!.once('error', reject);
+        unix!.listen(options.socketPath!, () => resolve());
+      });
+    } finally {
+      process.umask(previous);
+    }
+    await chmod(options.socketPath, 0o600);
+  }
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    socketPath: options.socketPath,
+    close: async () => {
+      const closing = [tcp, unix].filter((s): s is Server => s !== null).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+      for (const socket of sockets) socket.destroy();
+      await Promise.all(closing);
+      if (options.socketPath) await rm(options.socketPath, { force: true });
+    },
+  };
+}
