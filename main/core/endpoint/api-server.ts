@@ -96,7 +96,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return server;
   }
 
-  const tcp = harden(createServer({ maxHeaderSize: 16 * 1024 }, handler(() => tcpPort)));
+  const tcp = harden(createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, handler(() => tcpPort)));
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(options.port, '127.0.0.1', () => resolve());
@@ -110,7 +110,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await chmod(dir, 0o700);
     await rm(options.socketPath, { force: true });
-    unix = harden(createServer({ maxHeaderSize: 16 * 1024 }, handler(() => null)));
+    unix = harden(createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, handler(() => null)));
     const previous = process.umask(0o077);
     try {
       await new Promise<void>((resolve, reject) => {
