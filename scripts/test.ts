@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const files = process.argv.slice(2);
-const patterns = files.length > 0 ? files : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'];
+// Timing tests run last and alone, on a quiet machine.
+const runs = files.length > 0 ? [files] : [['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], ['test/perf/**/*.test.ts']];
 
 function secretServiceAnswers(): boolean {
   if (!process.env['DBUS_SESSION_BUS_ADDRESS']) return false;
@@ -21,15 +22,9 @@ delete env['DISPLAY']; // with a display a locked keyring opens a prompt and the
 env['TOKENTRAY_KEYCHAIN_SERVICE'] ??= `tokentray-test-${process.pid}`;
 env['TOKENTRAY_HOME'] ??= mkdtempSync(join(tmpdir(), 'tokentray-test-home-'));
 
-const runner = [
-  process.execPath,
-  '--test',
-  '--test-concurrency=2',
-  '--test-timeout=240000',
-  '--test-reporter=spec', '--test-reporter-destination=stdout',
-  '--test-reporter=./test/summary-reporter.mjs', '--test-reporter-destination=stdout',
-  ...patterns,
-];
+const summaryDir = mkdtempSync(join(tmpdir(), 'tokentray-test-summary-'));
+env['TOKENTRAY_TEST_SUMMARY_DIR'] = summaryDir;
+const runner = [process.execPath, 'scripts/test-runs.ts', JSON.stringify(runs)];
 
 let command = runner;
 if (process.platform === 'linux' && !secretServiceAnswers() && !process.env['TOKENTRAY_TEST_SESSION']) {

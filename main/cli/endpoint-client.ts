@@ -1,7 +1,7 @@
 // How the CLI reaches the broker: endpoint.json, then HTTP over the Unix socket (or loopback
 // TCP). Kept free of schema libraries and broker code: `tokentray token` must start fast.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes.ts';
 
@@ -21,6 +21,14 @@ export class CliError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+// Start-up cost matters here (`tokentray token` runs before every git push). `import 'node:http'`
+// builds an ES module facade that also loads undici (~25 ms); even through require(), node:http
+// costs ~14 ms. So plain calls speak HTTP/1.1 over node:net themselves (the broker always
+// answers them with a Content-Length), and only streaming calls load node:http.
+const require = createRequire(import.meta.url);
+const { connect } = require('node:net') as typeof import('node:net');
+const { readFileSync } = require('node:fs') as typeof import('node:fs');
 
 const EXIT_FOR: Record<string, number> = {
   reauth_required: EXIT.reauthRequired,
@@ -53,27 +61,71 @@ export function readEndpoint(home: string): Endpoint {
 export interface ApiResponse {
   status: number;
   body: unknown;
-  headers: IncomingMessage['headers'];
+  headers: Record<string, string>;
 }
 
 /** One API call. Errors become CliErrors with the exit code the contract gives them. */
 export async function call(home: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
   const endpoint = readEndpoint(home);
-  const response = await send(home, endpoint, method, path, body);
-  const text = await readAll(response);
+  const response = await plainRequest(home, endpoint, method, path, body);
   let json: unknown = null;
   try {
-    json = text ? JSON.parse(text) : null;
+    json = response.text ? JSON.parse(response.text) : null;
   } catch {
-    throw new CliError('bad_request', `the broker answered HTTP ${response.statusCode} with something that is not JSON`, EXIT.failure);
+    throw new CliError('bad_request', `the broker answered HTTP ${response.status} with something that is not JSON`, EXIT.failure);
   }
-  const status = response.statusCode ?? 0;
-  if (status >= 400) {
+  if (response.status >= 400) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
     const code = error?.code ?? 'internal';
-    throw new CliError(code, error?.message ?? `HTTP ${status}`, EXIT_FOR[code] ?? EXIT.failure);
+    throw new CliError(code, error?.message ?? `HTTP ${response.status}`, EXIT_FOR[code] ?? EXIT.failure);
   }
-  return { status, body: json, headers: response.headers };
+  return { status: response.status, body: json, headers: response.headers };
+}
+
+function requestHead(endpoint: Endpoint, method: string, path: string, payload: string | undefined): { head: Record<string, string>; target: { path: string } | { host: string; port: number } } {
+  const head: Record<string, string> = { authorization: `Bearer ${endpoint.key}` };
+  if (payload !== undefined) {
+    head['content-type'] = 'application/json';
+    head['content-length'] = String(Buffer.byteLength(payload));
+  }
+  const port = Number(new URL(endpoint.url).port);
+  head['host'] = endpoint.socket ? 'localhost' : `127.0.0.1:${port}`;
+  return { head, target: endpoint.socket ? { path: endpoint.socket } : { host: '127.0.0.1', port } };
+}
+
+/** HTTP/1.1 over node:net: one request, `Connection: close`, the whole answer read to its end. */
+function plainRequest(home: string, endpoint: Endpoint, method: string, path: string, body: unknown): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  const { head, target } = requestHead(endpoint, method, path, payload);
+  return new Promise((resolve, reject) => {
+    const socket = connect(target as { path: string });
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') reject(notRunning(home));
+      else reject(new CliError('internal', `cannot reach the broker: ${error.message}`, EXIT.failure));
+    });
+    socket.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const split = raw.indexOf('\r\n\r\n');
+      if (split < 0) {
+        reject(new CliError('internal', 'the broker closed the connection without an answer', EXIT.failure));
+        return;
+      }
+      const [statusLine = '', ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const i = line.indexOf(':');
+        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      const length = headers['content-length'] === undefined ? undefined : Number(headers['content-length']);
+      const text = raw.subarray(split + 4, length === undefined ? undefined : split + 4 + length).toString('utf8');
+      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, text });
+    });
+    const lines = [`${method} ${path} HTTP/1.1`, ...Object.entries(head).map(([k, v]) => `${k}: ${v}`), 'connection: close', '', ''];
+    // write, not end: the server would take a half-close for a hang-up. It closes after answering.
+    socket.write(payload === undefined ? lines.join('\r\n') : lines.join('\r\n') + payload);
+  });
 }
 
 /** A streaming call (sign-in events as JSON lines). */
@@ -98,17 +150,12 @@ export async function stream(home: string, method: string, path: string, body: u
 }
 
 function send(home: string, endpoint: Endpoint, method: string, path: string, body: unknown): Promise<IncomingMessage> {
+  const { request: httpRequest } = require('node:http') as typeof import('node:http');
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  const headers: Record<string, string | number> = { authorization: `Bearer ${endpoint.key}` };
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = Buffer.byteLength(payload);
-  }
-  const url = new URL(endpoint.url);
-  const target = endpoint.socket ? { socketPath: endpoint.socket } : { host: '127.0.0.1', port: Number(url.port) };
-  if (!endpoint.socket) headers['host'] = `127.0.0.1:${url.port}`;
+  const { head, target } = requestHead(endpoint, method, path, payload);
+  const where = 'path' in target ? { socketPath: target.path } : target;
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ ...target, method, path, headers }, resolve);
+    const req = httpRequest({ ...where, method, path, headers: head }, resolve);
     req.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') reject(notRunning(home));
       else reject(new CliError('internal', `cannot reach the broker: ${error.message}`, EXIT.failure));

@@ -1,5 +1,5 @@
 // The `tokentray` command. It starts fast: each command loads only the modules it needs.
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolveHome } from '../core/config.ts';
 import { UsageError } from './args.ts';
 import { CliError } from './endpoint-client.ts';
@@ -45,8 +45,8 @@ Exit codes: 0 ok · 1 failure · 2 usage · 3 broker not running · 4 sign-in ne
 `;
 
 export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  // require() reads JSON without the cost of the node:fs module facade.
+  return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version;
 }
 
 async function dispatch(command: string, rest: string[], home: string): Promise<number> {
