@@ -1,17 +1,16 @@
-// The desktop shell's composition root: the one place where the broker's parts are wired.
-import { app, BrowserWindow } from 'electron';
+// The desktop shell. It builds the broker through the one composition root the headless
+// daemon uses too, and adds what only a desktop has: tray, window, resume-from-sleep.
+import { app, BrowserWindow, dialog, powerMonitor, shell } from 'electron';
 import { fileURLToPath } from 'node:url';
-import { AccountStore } from '../core/accounts/account-store.ts';
 import { resolveHome, resolveKeychainService } from '../core/config.ts';
+import { startBrokerRuntime } from '../core/daemon/broker-runtime.ts';
 import { childLogger, createLogger } from '../core/log/logger.ts';
-import { KeychainStore } from '../core/vault/keychain-store.ts';
-import { Vault } from '../core/vault/vault.ts';
 import type { AccountSummary } from '../../shared/ipc.ts';
 import { registerIpc } from './ipc.ts';
 import { createTray } from './tray.ts';
 import { createMainWindow } from './window.ts';
 
-const indexFile = fileURLToPath(new URL('../../renderer/index.html', import.meta.url));
+const indexFile = fileURLToPath(new URL('../../../renderer/index.html', import.meta.url));
 const preloadFile = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 
 async function start(): Promise<void> {
@@ -21,23 +20,20 @@ async function start(): Promise<void> {
   }
   const { logger, redactor } = createLogger();
   const log = childLogger(logger, 'shell');
-  const home = resolveHome();
-  const accounts = new AccountStore({ home, logger: childLogger(logger, 'accounts') });
-  const vault = new Vault({ store: new KeychainStore({ service: resolveKeychainService() }), logger: childLogger(logger, 'vault'), redactor });
-  const loaded = await accounts.load();
-  if (loaded.recovered) log.error({ movedTo: loaded.recovered.movedTo }, loaded.recovered.error.message);
-
-  const summaries = (): AccountSummary[] =>
-    accounts.list().map((a) => ({
-      id: a.id,
-      name: a.name,
-      status: a.state.status,
-      flow: a.flow,
-      accessTokenExpiresAt: a.state.accessTokenExpiresAt,
-      persisted: vault.isPersisted(a.id),
-    }));
-
   await app.whenReady();
+  const runtime = await startBrokerRuntime({
+    home: resolveHome(),
+    keychainService: resolveKeychainService(),
+    version: app.getVersion(),
+    logger,
+    redactor,
+    // The system browser, never an embedded webview (RFC 8252 §8.12).
+    browser: { open: (url) => shell.openExternal(url) },
+    watchSleep: false, // the desktop has a real resume event
+  });
+  const summaries = (): AccountSummary[] =>
+    runtime.broker.list().map((a) => ({ id: a.id, name: a.name, status: a.status, flow: a.flow, accessTokenExpiresAt: a.accessTokenExpiresAt, persisted: a.persisted }));
+
   let window: BrowserWindow | null = null;
   const open = (): void => {
     if (window && !window.isDestroyed()) {
@@ -47,16 +43,28 @@ async function start(): Promise<void> {
     }
     window = createMainWindow(indexFile, preloadFile);
   };
-  registerIpc({ 'accounts:list': async () => summaries() }, () => (window && !window.isDestroyed() ? window.webContents : null), new URL('../../renderer/', import.meta.url).href);
+  registerIpc({ 'accounts:list': async () => summaries() }, () => (window && !window.isDestroyed() ? window.webContents : null), new URL('../../../renderer/', import.meta.url).href);
   const tray = createTray({ open, quit: () => app.quit() });
   tray.update(summaries());
+  runtime.broker.onStatus(() => tray.update(summaries()));
+  powerMonitor.on('resume', () => void runtime.broker.resume());
   app.on('second-instance', open);
   app.on('window-all-closed', () => undefined); // a tray app lives on without windows
+  let stopped = false;
+  app.on('before-quit', (event) => {
+    if (stopped) return;
+    event.preventDefault();
+    void runtime.stop().finally(() => {
+      stopped = true;
+      app.quit();
+    });
+  });
   open();
-  log.info({ home, keychain: vault.status().keychain }, 'Tokentray started');
+  log.info({ url: runtime.api.url }, 'Tokentray started');
 }
 
 start().catch((error: unknown) => {
-  console.error('Tokentray failed to start:', error instanceof Error ? error.message : error);
+  const message = error instanceof Error ? error.message : String(error);
+  dialog.showErrorBox('Tokentray cannot start', message);
   app.exit(1);
 });
