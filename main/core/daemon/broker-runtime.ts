@@ -14,6 +14,7 @@ import type { BrowserOpener } from '../oauth/sign-in.ts';
 import { KeychainStore } from '../vault/keychain-store.ts';
 import { Vault } from '../vault/vault.ts';
 import { acquireBrokerLock } from './broker-lock.ts';
+import { rateLimiter } from '../endpoint/rate-limiter.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
 
 export interface RuntimeOptions {
@@ -82,6 +83,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       heartbeatMs: options.heartbeatMs ?? 15_000,
       isLocked: () => locked,
       setLocked: (value) => { locked = value; },
+      limitKeyRequests: rateLimiter(10, 60_000, 'too many key requests; try again in a minute'),
       ownerKey,
       port: options.port ?? 0,
       socketPath: socketPathFor(home),

@@ -23,6 +23,8 @@ export interface RouteContext {
   heartbeatMs: number;
   isLocked: () => boolean;
   setLocked: (locked: boolean) => void;
+  /** Throws when tools ask for keys too often (POST /v1/clients). */
+  limitKeyRequests: () => void;
 }
 
 export interface Request {
@@ -61,15 +63,6 @@ function minTtl(url: URL): number | undefined {
   if (raw === null) return undefined;
   if (!/^\d{1,6}$/.test(raw)) throw new TokentrayError('bad_request', 'min_ttl is a number of seconds (0-999999)');
   return Number(raw);
-}
-
-/** Up to 10 key requests a minute: a tool cannot flood the person with approvals. */
-const clientRequests: number[] = [];
-function rateLimit(): void {
-  const now = Date.now();
-  while (clientRequests.length > 0 && clientRequests[0]! < now - 60_000) clientRequests.shift();
-  if (clientRequests.length >= 10) throw new TokentrayError('bad_request', 'too many key requests; try again in a minute');
-  clientRequests.push(now);
 }
 
 function toDefinition(body: AddAccountRequest) {
@@ -188,7 +181,7 @@ export const ROUTES: Route[] = [
   {
     method: 'POST', pattern: /^\/v1\/clients$/, access: 'public', name: 'request-key',
     handle: async (ctx, { req, res }) => {
-      rateLimit();
+      ctx.limitKeyRequests();
       const body = await readJson(req, clientRequestSchema);
       const abandoned = new AbortController();
       res.on('close', () => { if (!res.writableEnded) abandoned.abort(); });

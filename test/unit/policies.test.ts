@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { AuditLog } from '../../main/core/audit/audit-log.ts';
+import { rateLimiter } from '../../main/core/endpoint/rate-limiter.ts';
+import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
+import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
+import { backoffDelayMs, effectiveMinTtlMs, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
+import { parseArgs, UsageError } from '../../main/cli/args.ts';
+import { slugify } from '../../shared/account-id.ts';
+
+const at = (s: number) => new Date(Date.UTC(2030, 0, 1) + s * 1000);
+
+describe('refresh policy', () => {
+  test('refresh window: max(60 s, 20 % of the lifetime), never more than half of it', () => {
+    assert.equal(refreshWindowMs(3_600_000), 720_000);
+    assert.equal(refreshWindowMs(120_000), 60_000);
+    assert.equal(refreshWindowMs(3_000), 1_500);
+  });
+
+  test('min_ttl is capped at half the lifetime', () => {
+    assert.equal(effectiveMinTtlMs(30_000, 3_000), 1_500);
+    assert.equal(effectiveMinTtlMs(30_000, 3_600_000), 30_000);
+    assert.equal(effectiveMinTtlMs(30_000, null), 30_000);
+  });
+
+  test('next refresh: ahead of expiry with jitter earlier, never later; keep-alive at 10 % of the refresh token left', () => {
+    const times = { accessTokenIssuedAt: at(0), accessTokenExpiresAt: at(3600), refreshTokenIssuedAt: at(0), refreshTokenExpiresAt: at(20) };
+    assert.deepEqual(nextRefreshAt(times, at(0), true, true, () => 0), at(18), 'the refresh token (20 s) is renewed at 18 s');
+    const noKeepAlive = { ...times, refreshTokenExpiresAt: null };
+    assert.deepEqual(nextRefreshAt(noKeepAlive, at(0), true, true, () => 0), at(3600 - 720));
+    assert.deepEqual(nextRefreshAt(noKeepAlive, at(0), true, true, () => 1), at(3600 - 720 - 72), 'jitter makes it earlier');
+    assert.equal(nextRefreshAt(times, at(0), false, false), null, 'nothing to do without a way to renew');
+    assert.deepEqual(nextRefreshAt(noKeepAlive, at(4000), true, true, () => 0), at(4000), 'overdue means now');
+  });
+
+  test('backoff: full jitter under 2 s · 2^n, capped at 5 min, never shorter than Retry-After', () => {
+    const policy = { baseMs: 2_000, capMs: 300_000 };
+    assert.equal(backoffDelayMs(0, policy, null, () => 0.999), 1_998);
+    assert.equal(backoffDelayMs(3, policy, null, () => 0.5), 8_000);
+    assert.equal(backoffDelayMs(20, policy, null, () => 0.999), 299_700);
+    assert.equal(backoffDelayMs(0, policy, 30_000, () => 0), 30_000);
+    assert.equal(backoffDelayMs(0, policy, 10 * 3_600_000, () => 0), 3_600_000, 'Retry-After is honoured up to an hour');
+    assert.equal(parseRetryAfter('7'), 7_000);
+    assert.equal(parseRetryAfter(new Date(Date.now() + 60_000).toUTCString())! > 55_000, true);
+    assert.equal(parseRetryAfter('soon'), null);
+  });
+});
+
+describe('input policies', () => {
+  test('https everywhere; plain http only on loopback', () => {
+    for (const ok of ['https://login.example.com', 'http://127.0.0.1:8080/x', 'http://[::1]:9/x', 'http://localhost/x']) assert.ok(assertSafeUrl(ok, 'u'));
+    for (const bad of ['http://login.example.com', 'http://127.0.0.1.nip.io', 'ftp://x', 'javascript:alert(1)', 'not a url', 'http://localhost.evil.example']) {
+      assert.throws(() => assertSafeUrl(bad, 'u'), { code: 'insecure_url' }, bad);
+    }
+  });
+
+  test('ids are made from names as slugs', () => {
+    assert.equal(slugify('Work SSO'), 'work-sso');
+    assert.equal(slugify('  Ünïcödé — GitHub!'), 'unicode-github');
+    assert.equal(slugify('---'), '');
+  });
+
+  test('the CLI argument parser is strict', () => {
+    const args = parseArgs(['acct', '--scope', 'a', '--scope=b', '--json', '--', 'cmd', '--x'], { values: ['scope'], booleans: ['json'] });
+    assert.deepEqual(args.positionals, ['acct']);
+    assert.deepEqual(args.flags.get('scope'), ['a', 'b']);
+    assert.deepEqual(args.rest, ['cmd', '--x']);
+    assert.throws(() => parseArgs(['--nope'], { values: [], booleans: [] }), UsageError);
+    assert.throws(() => parseArgs(['--scope'], { values: ['scope'], booleans: [] }), UsageError);
+    assert.throws(() => parseArgs(['--json=1'], { values: [], booleans: ['json'] }), UsageError);
+  });
+
+  test('key requests are rate-limited in a sliding window', () => {
+    let now = 0;
+    const limit = rateLimiter(3, 1000, 'slow down', () => now);
+    limit();
+    limit();
+    limit();
+    assert.throws(limit, { code: 'bad_request' });
+    now = 1001;
+    limit();
+  });
+});
+
+describe('audit log', () => {
+  test('bounded: past the maximum the oldest half goes; newest first; torn lines skipped', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tt-audit-'));
+    const audit = new AuditLog({ home, maxEntries: 10 });
+    for (let i = 0; i < 25; i++) await audit.record({ at: new Date(i * 1000).toISOString(), account: `a${i}`, client: 'owner', route: 'token' });
+    const lines = (await readFile(join(home, 'audit.jsonl'), 'utf8')).trim().split('\n');
+    assert.ok(lines.length <= 10, `${lines.length} lines kept`);
+    const { appendFile } = await import('node:fs/promises');
+    await appendFile(join(home, 'audit.jsonl'), '{"at":"2030-01-01T00:00:00.000Z","acc'); // a crash mid-line
+    const recent = await audit.recent(3);
+    assert.deepEqual(recent.map((e) => e.account), ['a24', 'a23', 'a22']);
+  });
+});
