@@ -7,6 +7,7 @@ import { AuditLog } from '../../main/core/audit/audit-log.ts';
 import { rateLimiter } from '../../main/core/endpoint/rate-limiter.ts';
 import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
 import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
+import { watchForSleep } from '../../main/core/refresh/sleep-watch.ts';
 import { backoffDelayMs, effectiveMinTtlMs, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
 import { parseArgs, UsageError } from '../../main/cli/args.ts';
 import { slugify } from '../../shared/account-id.ts';
@@ -85,6 +86,23 @@ describe('input policies', () => {
   });
 });
 
+describe('sleep watch', () => {
+  test('a timer that fires more than 30 s late means the machine slept: resume', (t) => {
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: 0 });
+    let wakes = 0;
+    const stop = watchForSleep(() => wakes++);
+    t.mock.timers.tick(5_000);
+    t.mock.timers.tick(5_000);
+    assert.equal(wakes, 0, 'on time: nothing to do');
+    t.mock.timers.setTime(Date.now() + 60_000); // the process was frozen for a minute
+    t.mock.timers.tick(5_000);
+    assert.equal(wakes, 1);
+    t.mock.timers.tick(5_000);
+    assert.equal(wakes, 1, 'once per sleep');
+    stop();
+  });
+});
+
 describe('audit log', () => {
   test('bounded: past the maximum the oldest half goes; newest first; torn lines skipped', async () => {
     const home = await mkdtemp(join(tmpdir(), 'tt-audit-'));
@@ -96,5 +114,8 @@ describe('audit log', () => {
     await appendFile(join(home, 'audit.jsonl'), '{"at":"2030-01-01T00:00:00.000Z","acc'); // a crash mid-line
     const recent = await audit.recent(3);
     assert.deepEqual(recent.map((e) => e.account), ['a24', 'a23', 'a22']);
+    const reopened = new AuditLog({ home, maxEntries: 10 });
+    await reopened.record({ at: new Date().toISOString(), account: 'after-crash', client: 'owner', route: 'token' });
+    assert.equal((await reopened.recent(1))[0]!.account, 'after-crash', 'the torn line does not swallow the next entry');
   });
 });

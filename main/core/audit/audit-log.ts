@@ -29,7 +29,12 @@ export class AuditLog {
 
   record(entry: AuditEntry): Promise<void> {
     const run = async () => {
-      if (this.#count === null) this.#count = (await this.#read()).length;
+      if (this.#count === null) {
+        this.#count = (await this.#read()).length;
+        // A crash mid-line leaves a torn last line: start ours on a fresh line.
+        const text = await readFile(this.#path, 'utf8').catch(() => '');
+        if (text.length > 0 && !text.endsWith('\n')) await appendFile(this.#path, '\n');
+      }
       await appendFile(this.#path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
       this.#count++;
       if (this.#count > this.#maxEntries) {
