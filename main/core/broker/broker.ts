@@ -1,18 +1,19 @@
-import type { AccountDefinition, AccountDefinitionInput, AccountState } from '../../../shared/account.ts';
+import type { AccountDefinition, AccountDefinitionInput } from '../../../shared/account.ts';
 import type { AccountView } from '../../../shared/account-view.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
-import type { AccountStatus } from '../../../shared/status.ts';
 import type { AccountStore } from '../accounts/account-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GrantResult } from '../oauth/grant-result.ts';
 import { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
-import { applyExchange, signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
-import { backoffDelayMs, DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
+import { signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
+import { DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
-import { accountView } from './account-view.ts';
-import { mergeGrant, recordInput } from './record-merge.ts';
+import { recordInput } from './record-merge.ts';
+import { RefreshEngine } from './refresh-engine.ts';
+import { StatusBook, type StatusChange } from './status-book.ts';
+import { asTokentrayError, date } from './values.ts';
 import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
 import { revokeWithRetry } from '../oauth/revocation.ts';
 import { watchForSleep } from '../refresh/sleep-watch.ts';
@@ -35,26 +36,11 @@ export interface BrokerOptions {
   maxWaitMs?: number;
 }
 
-export interface StatusChange {
-  account: AccountView;
-  previous: AccountStatus;
-}
+export type { StatusChange } from './status-book.ts';
 
 export interface NewAccountSecrets {
   clientSecret?: string | null;
 }
-
-interface Runtime {
-  timer: NodeJS.Timeout | null;
-  /** When the next refresh attempt is due (epoch ms), or null when none is planned. */
-  dueAt: number | null;
-  inFlight: Promise<TokenRecord> | null;
-  attempt: number;
-  persistTimer: NodeJS.Timeout | null;
-  persistAttempt: number;
-}
-
-const MAX_TIMER_MS = 6 * 60 * 60_000;
 
 /**
  * The heart of Tokentray: one refresh in flight per account, background refresh ahead of
@@ -71,13 +57,10 @@ export class Broker {
   readonly #timeoutMs: number;
   readonly #backoff: BackoffPolicy;
   readonly #maxWaitMs: number;
-  readonly #runtime = new Map<string, Runtime>();
-  readonly #listeners = new Set<(change: StatusChange) => void>();
   readonly #clients = new Map<string, OAuthClient>();
+  readonly #book: StatusBook;
+  readonly #engine: RefreshEngine;
   #stopSleepWatch: (() => void) | null = null;
-  #stopped = false;
-  /** How often a consumer had to wait for a refresh (for measurements). */
-  readonly stats = { onDemandRefreshes: 0, backgroundRefreshes: 0, refreshRequests: 0 };
 
   constructor(options: BrokerOptions) {
     this.#accounts = options.accounts;
@@ -89,39 +72,50 @@ export class Broker {
     this.#timeoutMs = options.requestTimeoutMs ?? 20_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxWaitMs = options.maxWaitMs ?? 8_000;
+    this.#book = new StatusBook({ accounts: this.#accounts, vault: this.#vault, logger: this.#log, now: this.#now });
+    this.#engine = new RefreshEngine({
+      accounts: this.#accounts,
+      vault: this.#vault,
+      logger: this.#log,
+      book: this.#book,
+      clientFor: (account) => this.#client(account),
+      now: this.#now,
+      random: this.#random,
+      backoff: this.#backoff,
+    });
     if (options.watchSleep) this.#stopSleepWatch = watchForSleep(() => void this.resume());
+  }
+
+  /** How often a consumer had to wait for a refresh, and how many requests were sent. */
+  get stats(): RefreshEngine['stats'] {
+    return this.#engine.stats;
   }
 
   /** Loads every account's record and schedules its refresh. */
   async start(): Promise<void> {
-    for (const account of this.#accounts.list()) await this.#reevaluate(account.id);
+    for (const account of this.#accounts.list()) await this.#engine.reevaluate(account.id);
   }
 
   stop(): void {
-    this.#stopped = true;
     this.#stopSleepWatch?.();
-    for (const runtime of this.#runtime.values()) {
-      if (runtime.timer) clearTimeout(runtime.timer);
-      if (runtime.persistTimer) clearTimeout(runtime.persistTimer);
-    }
+    this.#engine.stop();
   }
 
   /** Resolves once every refresh in flight has finished (and so written its tokens). */
-  async settle(): Promise<void> {
-    await Promise.allSettled([...this.#runtime.values()].map((r) => r.inFlight).filter((p) => p !== null));
+  settle(): Promise<void> {
+    return this.#engine.settle();
   }
 
   onStatus(listener: (change: StatusChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#book.onStatus(listener);
   }
 
   list(): AccountView[] {
-    return this.#accounts.list().map((a) => this.#view(a));
+    return this.#accounts.list().map((a) => this.#book.view(a));
   }
 
   view(id: string): AccountView {
-    return this.#view(this.#accounts.require(id));
+    return this.#book.view(this.#accounts.require(id));
   }
 
   async addAccount(input: Omit<AccountDefinitionInput, 'state' | 'createdAt' | 'hasClientSecret'>, secrets: NewAccountSecrets = {}): Promise<AccountView> {
@@ -132,7 +126,7 @@ export class Broker {
       state: { status: 'connecting', accessTokenExpiresAt: null, refreshTokenExpiresAt: null, lastRefreshAt: null, nextRefreshAt: null, lastError: null },
     });
     if (secrets.clientSecret) await this.#vault.write(account.id, { clientSecret: secrets.clientSecret });
-    return this.#view(account);
+    return this.#book.view(account);
   }
 
   /** Changes an account's configuration (e.g. after `misconfigured`); the tokens stay. */
@@ -144,9 +138,9 @@ export class Broker {
       await this.#accounts.update(id, (a) => ({ ...a, hasClientSecret: !!secrets.clientSecret }));
     }
     this.#clients.delete(id);
-    this.#runtimeOf(id).attempt = 0;
-    if (account.state.status === 'misconfigured') await this.#setState(id, { status: 'valid', lastError: null }, false);
-    await this.#reevaluate(id);
+    this.#engine.runtime(id).attempt = 0;
+    if (account.state.status === 'misconfigured') await this.#book.setState(id, { status: 'valid', lastError: null }, false);
+    await this.#engine.reevaluate(id);
     return this.view(id);
   }
 
@@ -164,14 +158,14 @@ export class Broker {
     } catch (error) {
       const failure = asTokentrayError(error);
       this.#log.warn({ account: id, err: failure }, 'sign-in failed; previous tokens kept');
-      await this.#setState(id, { lastError: this.#errorState(failure) }, true);
+      await this.#book.setState(id, { lastError: this.#book.errorState(failure) }, true);
       throw failure;
     }
-    const runtime = this.#runtimeOf(id);
+    const runtime = this.#engine.runtime(id);
     runtime.attempt = 0;
-    await this.#store(id, previous, result, { replaceRefreshToken: true });
-    await this.#setState(id, { status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
-    await this.#reevaluate(id);
+    await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
+    await this.#book.setState(id, { status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
+    await this.#engine.reevaluate(id);
     return this.view(id);
   }
 
@@ -201,10 +195,10 @@ export class Broker {
     }
     if (!this.#canRenew(account, record)) {
       if (record && this.#validFor(record) > 0) return this.#answer(account, record);
-      await this.#setState(id, { status: 'reauth_required', nextRefreshAt: null }, true);
+      await this.#book.setState(id, { status: 'reauth_required', nextRefreshAt: null }, true);
       throw this.#reauthError(this.#accounts.require(id));
     }
-    const runtime = this.#runtimeOf(id);
+    const runtime = this.#engine.runtime(id);
     const backingOff = (account.state.status === 'retrying' || account.state.status === 'expired') && !runtime.inFlight && runtime.dueAt !== null && runtime.dueAt > this.#now().getTime();
     if (backingOff) {
       // The provider failed moments ago: do not hammer it, answer at once.
@@ -212,8 +206,8 @@ export class Broker {
       throw this.#unavailable(account, runtime.dueAt! - this.#now().getTime());
     }
     try {
-      if (!runtime.inFlight) this.stats.onDemandRefreshes++;
-      const refreshed = this.#refreshOnce(id);
+      if (!runtime.inFlight) this.#engine.stats.onDemandRefreshes++;
+      const refreshed = this.#engine.refreshOnce(id);
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([
         refreshed,
@@ -241,7 +235,7 @@ export class Broker {
     const record = await this.#vault.read(id);
     // A grant the provider ended stays ended: only a sign-in helps (no request that would fail).
     if (account.state.status === 'reauth_required' || !this.#canRenew(account, record)) throw this.#reauthError(account);
-    await this.#refreshOnce(id);
+    await this.#engine.refreshOnce(id);
     return this.view(id);
   }
 
@@ -260,10 +254,7 @@ export class Broker {
         revoked = true;
       }
     }
-    const runtime = this.#runtime.get(id);
-    if (runtime?.timer) clearTimeout(runtime.timer);
-    if (runtime?.persistTimer) clearTimeout(runtime.persistTimer);
-    this.#runtime.delete(id);
+    this.#engine.forget(id);
     this.#clients.delete(id);
     await this.#vault.delete(id);
     await this.#accounts.remove(id);
@@ -274,253 +265,7 @@ export class Broker {
   async resume(): Promise<void> {
     this.#log.info('resume: re-checking every account');
     await this.#vault.retryPending().catch(() => undefined);
-    for (const account of this.#accounts.list()) await this.#reevaluate(account.id, true);
-  }
-
-  // ---- refresh ----------------------------------------------------------------------------
-
-  #refreshOnce(id: string): Promise<TokenRecord> {
-    const runtime = this.#runtimeOf(id);
-    if (!runtime.inFlight) {
-      runtime.inFlight = this.#doRefresh(id).finally(() => { runtime.inFlight = null; });
-    }
-    return runtime.inFlight;
-  }
-
-  async #doRefresh(id: string): Promise<TokenRecord> {
-    const account = this.#accounts.require(id);
-    const record = await this.#vault.read(id);
-    const runtime = this.#runtimeOf(id);
-    if (runtime.timer) clearTimeout(runtime.timer);
-    await this.#setState(id, { status: 'refreshing' }, true);
-    try {
-      const client = await this.#client(account);
-      let result: GrantResult;
-      if (record?.refreshToken) {
-        result = await this.#refreshWithRetryOnTimeout(client, record.refreshToken);
-      } else if (account.flow === 'client-credentials') {
-        this.stats.refreshRequests++;
-        result = await client.clientCredentials();
-      } else if (account.flow === 'grant' && account.grantType) {
-        this.stats.refreshRequests++;
-        result = await client.customGrant(account.grantType, account.params);
-      } else {
-        throw new TokentrayError('reauth_required', `"${id}" has no refresh token; sign in again`);
-      }
-      if (account.exchange) result = await applyExchange(client, result);
-      // REQUIREMENTS 17: the rotated refresh token is in the vault before the token is served.
-      const stored = await this.#store(id, record, result, { replaceRefreshToken: false });
-      runtime.attempt = 0;
-      await this.#setState(id, { status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
-      this.#schedule(id, stored);
-      return stored;
-    } catch (error) {
-      const failure = asTokentrayError(error);
-      await this.#onRefreshFailure(id, failure);
-      if (failure.code === 'invalid_grant') throw new TokentrayError('reauth_required', `${failure.message}`, { cause: failure });
-      throw failure;
-    }
-  }
-
-  /** REQUIREMENTS 9: a request that timed out after it was sent is retried once, at once, with the same token. */
-  async #refreshWithRetryOnTimeout(client: OAuthClient, refreshToken: string): Promise<GrantResult> {
-    this.stats.refreshRequests++;
-    try {
-      return await client.refresh(refreshToken);
-    } catch (error) {
-      if (!(error instanceof ProviderError && error.timedOut)) throw error;
-      this.#log.warn({ account: client.account.id }, 'refresh timed out after it was sent; retrying once with the same refresh token');
-      this.stats.refreshRequests++;
-      return client.refresh(refreshToken);
-    }
-  }
-
-  async #onRefreshFailure(id: string, failure: TokentrayError): Promise<void> {
-    const runtime = this.#runtimeOf(id);
-    const lastError = this.#errorState(failure);
-    if (failure.code === 'invalid_grant' || failure.code === 'reauth_required') {
-      this.#log.warn({ account: id, err: failure }, 'the provider ended the grant: sign-in required');
-      await this.#setState(id, { status: 'reauth_required', lastError, nextRefreshAt: null }, true);
-      return;
-    }
-    if (failure.code === 'misconfigured' || failure.code === 'invalid_config' || failure.code === 'insecure_url') {
-      this.#log.error({ account: id, err: failure }, 'refresh refused: the account is misconfigured; the refresh token is kept');
-      await this.#setState(id, { status: 'misconfigured', lastError, nextRefreshAt: null }, true);
-      return;
-    }
-    // Transient: keep everything, back off, keep serving what is still valid.
-    const retryAfter = failure instanceof ProviderError ? failure.retryAfterMs : null;
-    const delay = backoffDelayMs(runtime.attempt, this.#backoff, retryAfter, this.#random);
-    runtime.attempt++;
-    const at = new Date(this.#now().getTime() + delay);
-    const record = await this.#vault.read(id).catch(() => null);
-    const status: AccountStatus = record && this.#validFor(record) > 0 ? 'retrying' : 'expired';
-    this.#log.warn({ account: id, err: failure, retryInMs: delay, attempt: runtime.attempt }, 'refresh failed; will retry');
-    runtime.dueAt = at.getTime();
-    await this.#setState(id, { status, lastError, nextRefreshAt: at.toISOString() }, true);
-    const validFor = record ? this.#validFor(record) : 0;
-    this.#arm(id, validFor > 0 ? Math.min(delay, validFor + 10) : delay);
-  }
-
-  // ---- scheduling -------------------------------------------------------------------------
-
-  /** Decides what an account needs now: a refresh, a timer, or a status change. */
-  async #reevaluate(id: string, resuming = false): Promise<void> {
-    if (this.#stopped) return;
-    const account = this.#accounts.get(id);
-    if (!account) return;
-    const status = account.state.status;
-    if (status === 'reauth_required' || status === 'misconfigured' || status === 'connecting') return;
-    let record: TokenRecord | null;
-    try {
-      record = await this.#vault.read(id);
-    } catch (error) {
-      await this.#setState(id, { lastError: this.#errorState(asTokentrayError(error)) }, true);
-      const delay = backoffDelayMs(this.#runtimeOf(id).attempt++, this.#backoff, null, this.#random);
-      this.#runtimeOf(id).dueAt = null;
-      this.#arm(id, delay);
-      return;
-    }
-    if (!record?.accessToken) return;
-    const valid = this.#validFor(record) > 0;
-    if (!this.#canRenew(account, record)) {
-      if (!valid) await this.#setState(id, { status: 'reauth_required', nextRefreshAt: null }, true);
-      else {
-        if (status !== 'valid') await this.#setState(id, { status: 'valid' }, true);
-        this.#runtimeOf(id).dueAt = null;
-        this.#arm(id, this.#validFor(record) + 10); // flip to reauth_required at expiry
-      }
-      return;
-    }
-    if ((status === 'retrying' || status === 'expired') && !resuming) {
-      if (!valid && status === 'retrying') await this.#setState(id, { status: 'expired' }, true);
-      const runtime = this.#runtimeOf(id);
-      runtime.dueAt ??= date(account.state.nextRefreshAt)?.getTime() ?? this.#now().getTime();
-      const wait = Math.max(0, runtime.dueAt - this.#now().getTime());
-      this.#arm(id, valid ? Math.min(wait, this.#validFor(record) + 10) : wait);
-      return;
-    }
-    if (resuming && (status === 'retrying' || status === 'expired')) {
-      this.#runtimeOf(id).dueAt = this.#now().getTime(); // after a sleep: try again now
-      this.#arm(id, 0);
-      return;
-    }
-    if (status !== 'valid' && status !== 'refreshing' && valid) await this.#setState(id, { status: 'valid' }, true);
-    this.#schedule(id, record);
-  }
-
-  #schedule(id: string, record: TokenRecord): void {
-    const account = this.#accounts.get(id);
-    if (!account) return;
-    const due = nextRefreshAt(
-      { accessTokenExpiresAt: date(record.accessTokenExpiresAt), accessTokenIssuedAt: date(record.accessTokenIssuedAt), refreshTokenExpiresAt: date(record.refreshTokenExpiresAt), refreshTokenIssuedAt: date(record.refreshTokenIssuedAt) },
-      this.#now(),
-      this.#canRenew(account, record),
-      !!record.refreshToken,
-      this.#random,
-    );
-    this.#runtimeOf(id).dueAt = due?.getTime() ?? null;
-    void this.#setState(id, { nextRefreshAt: due?.toISOString() ?? null }, false);
-    if (due) this.#arm(id, due.getTime() - this.#now().getTime());
-  }
-
-  #arm(id: string, delayMs: number): void {
-    if (this.#stopped) return;
-    const runtime = this.#runtimeOf(id);
-    if (runtime.timer) clearTimeout(runtime.timer);
-    const wait = Math.max(0, Math.min(delayMs, MAX_TIMER_MS));
-    runtime.timer = setTimeout(() => {
-      runtime.timer = null;
-      void this.#onTimer(id);
-    }, wait);
-    runtime.timer.unref();
-  }
-
-  async #onTimer(id: string): Promise<void> {
-    const account = this.#accounts.get(id);
-    if (!account || this.#stopped) return;
-    const status = account.state.status;
-    if (status === 'reauth_required' || status === 'misconfigured' || status === 'connecting') return;
-    const record = await this.#vault.read(id).catch(() => null);
-    const runtime = this.#runtimeOf(id);
-    if (!this.#canRenew(account, record) || runtime.dueAt === null) {
-      await this.#reevaluate(id);
-      return;
-    }
-    const now = this.#now().getTime();
-    if (runtime.dueAt <= now + 5) {
-      this.stats.backgroundRefreshes++;
-      await this.#refreshOnce(id).catch(() => undefined); // failures are handled in status and backoff
-      return;
-    }
-    // Not due yet: this was the expiry watch of a token that is being retried.
-    if (status === 'retrying' && record && this.#validFor(record) <= 0) await this.#setState(id, { status: 'expired' }, true);
-    this.#arm(id, runtime.dueAt - now);
-  }
-
-  // ---- records and state ------------------------------------------------------------------
-
-  async #store(id: string, previous: TokenRecord | null, result: GrantResult, options: { replaceRefreshToken: boolean }): Promise<TokenRecord> {
-    const input = mergeGrant(previous, result, this.#accounts.require(id).scopes, { freshSignIn: options.replaceRefreshToken });
-    const { record, persisted } = await this.#vault.write(id, input);
-    if (!persisted) this.#retryPersist(id);
-    await this.#setState(id, { accessTokenExpiresAt: record.accessTokenExpiresAt, refreshTokenExpiresAt: record.refreshTokenExpiresAt }, false);
-    return record;
-  }
-
-  /** REQUIREMENTS 20: a failed keychain write is retried with backoff; the tokens stay in memory meanwhile. */
-  #retryPersist(id: string): void {
-    const runtime = this.#runtimeOf(id);
-    if (runtime.persistTimer || this.#stopped) return;
-    const delay = backoffDelayMs(runtime.persistAttempt++, this.#backoff, null, this.#random);
-    runtime.persistTimer = setTimeout(() => {
-      runtime.persistTimer = null;
-      void this.#vault.retryPending().then((pending) => {
-        if (pending.includes(id)) this.#retryPersist(id);
-        else {
-          runtime.persistAttempt = 0;
-          this.#emit(id, this.#accounts.get(id)?.state.status ?? 'valid');
-        }
-      });
-    }, delay);
-    runtime.persistTimer.unref();
-  }
-
-  async #setState(id: string, state: Partial<AccountState>, announce: boolean): Promise<void> {
-    const before = this.#accounts.get(id);
-    if (!before) return;
-    const changed = (Object.keys(state) as (keyof AccountState)[]).some((k) => JSON.stringify(before.state[k]) !== JSON.stringify(state[k]));
-    if (!changed) return;
-    try {
-      await this.#accounts.setState(id, state);
-    } catch (error) {
-      if (asTokentrayError(error).code === 'account_not_found') return;
-      this.#log.error({ account: id, err: error }, 'could not record the account status');
-      return;
-    }
-    if (announce && state.status && state.status !== before.state.status) this.#emit(id, before.state.status);
-  }
-
-  #emit(id: string, previous: AccountStatus): void {
-    const account = this.#accounts.get(id);
-    if (!account) return;
-    this.#log.info({ account: id, from: previous, to: account.state.status }, 'status');
-    const change = { account: this.#view(account), previous };
-    for (const listener of this.#listeners) {
-      try {
-        listener(change);
-      } catch (error) {
-        this.#log.error({ err: error }, 'a status listener failed');
-      }
-    }
-  }
-
-  #view(account: AccountDefinition): AccountView {
-    return accountView(account, this.#vault.isPersisted(account.id) && this.#vault.status().lastError?.code !== 'keychain_unavailable');
-  }
-
-  #errorState(error: TokentrayError): AccountState['lastError'] {
-    return { code: error.code, message: error.message.slice(0, 2000), at: this.#now().toISOString() };
+    for (const account of this.#accounts.list()) await this.#engine.reevaluate(account.id, true);
   }
 
   #unavailable(account: AccountDefinition, retryInMs: number): ProviderError {
@@ -553,14 +298,6 @@ export class Broker {
     return client;
   }
 
-  #runtimeOf(id: string): Runtime {
-    let runtime = this.#runtime.get(id);
-    if (!runtime) {
-      runtime = { timer: null, dueAt: null, inFlight: null, attempt: 0, persistTimer: null, persistAttempt: 0 };
-      this.#runtime.set(id, runtime);
-    }
-    return runtime;
-  }
 }
 
 /** An account's configuration without its changing state: a client is rebuilt only when this changes. */
@@ -568,11 +305,4 @@ function configKey(account: AccountDefinition): string {
   return JSON.stringify({ ...account, state: null });
 }
 
-function date(value: string | null | undefined): Date | null {
-  return value ? new Date(value) : null;
-}
 
-function asTokentrayError(error: unknown): TokentrayError {
-  if (error instanceof TokentrayError) return error;
-  return new TokentrayError('internal', error instanceof Error ? error.message : String(error), { cause: error });
-}
