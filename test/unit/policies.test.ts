@@ -7,6 +7,7 @@ import { AuditLog } from '../../main/core/audit/audit-log.ts';
 import { rateLimiter } from '../../main/core/endpoint/rate-limiter.ts';
 import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
 import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
+import { socketPathFor } from '../../main/core/daemon/broker-runtime.ts';
 import { watchForSleep } from '../../main/core/refresh/sleep-watch.ts';
 import { backoffDelayMs, effectiveMinTtlMs, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
 import { parseArgs, UsageError } from '../../main/cli/args.ts';
@@ -72,6 +73,13 @@ describe('input policies', () => {
     assert.throws(() => parseArgs(['--nope'], { values: [], booleans: [] }), UsageError);
     assert.throws(() => parseArgs(['--scope'], { values: ['scope'], booleans: [] }), UsageError);
     assert.throws(() => parseArgs(['--json=1'], { values: [], booleans: ['json'] }), UsageError);
+  });
+
+  test('the broker socket: in the home when short enough, else a private temp folder; a named pipe on Windows', () => {
+    assert.equal(socketPathFor('/home/me/.config/tokentray', 'linux'), '/home/me/.config/tokentray/run/broker.sock');
+    const long = socketPathFor(`/home/me/${'deep/'.repeat(30)}tokentray`, 'linux');
+    assert.ok(Buffer.byteLength(long) <= 100 && /\/tokentray-[^/]+-[0-9a-f]{12}\/broker\.sock$/.test(long), long);
+    assert.match(socketPathFor('C:\\Users\\me\\AppData\\Roaming\\tokentray', 'win32'), /^\\\\\.\\pipe\\tokentray-[0-9a-f]{16}$/);
   });
 
   test('key requests are rate-limited in a sliding window', () => {

@@ -41,9 +41,13 @@ export interface BrokerRuntime {
   stop(): Promise<void>;
 }
 
-/** A socket path short enough for sun_path (108 bytes), inside a folder only we can enter. */
-export function socketPathFor(home: string): string | null {
-  if (process.platform === 'win32') return null;
+/**
+ * A socket path short enough for sun_path (108 bytes), inside a folder only we can enter. On
+ * Windows, a named pipe per data folder: its default security lets only the creating user
+ * (and administrators) open it for writing, and every request still needs the key.
+ */
+export function socketPathFor(home: string, platform: NodeJS.Platform = process.platform): string {
+  if (platform === 'win32') return `\\\\.\\pipe\\tokentray-${createHash('sha256').update(home.toLowerCase()).digest('hex').slice(0, 16)}`;
   const inHome = join(home, 'run', 'broker.sock');
   if (Buffer.byteLength(inHome) <= 100) return inHome;
   const tag = createHash('sha256').update(home).digest('hex').slice(0, 12);

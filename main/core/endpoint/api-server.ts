@@ -105,11 +105,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   tcpPort = port;
 
   let unix: Server | null = null;
+  const namedPipe = options.socketPath?.startsWith('\\\\.\\pipe\\') ?? false;
   if (options.socketPath) {
-    const dir = dirname(options.socketPath);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await chmod(dir, 0o700);
-    await rm(options.socketPath, { force: true });
+    if (!namedPipe) {
+      const dir = dirname(options.socketPath);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      await chmod(dir, 0o700);
+      await rm(options.socketPath, { force: true });
+    }
     unix = harden(createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, handler(() => null)));
     const previous = process.umask(0o077);
     try {
@@ -120,7 +123,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     } finally {
       process.umask(previous);
     }
-    await chmod(options.socketPath, 0o600);
+    if (!namedPipe) await chmod(options.socketPath, 0o600);
   }
 
   return {
@@ -131,7 +134,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       const closing = [tcp, unix].filter((s): s is Server => s !== null).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const socket of sockets) socket.destroy();
       await Promise.all(closing);
-      if (options.socketPath) await rm(options.socketPath, { force: true });
+      if (options.socketPath && !namedPipe) await rm(options.socketPath, { force: true });
     },
   };
 }
