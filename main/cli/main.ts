@@ -107,6 +107,6 @@ export async function main(argv: string[]): Promise<number> {
     const message = error instanceof Error ? error.message : String(error);
     if (json) process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'internal', message } })}\n`);
     process.stderr.write(`tokentray: ${message}\n`);
-    return code === 'broker_running' ? EXIT.failure : EXIT.failure;
+    return EXIT.failure;
   }
 }
