@@ -142,6 +142,18 @@ describe('tokentray serve: the HTTP API with curl', () => {
     await curl([...bearer(), '-X', 'POST', `${url}/v1/accounts/machine/refresh`]);
   });
 
+  test('add whose first sign-in fails leaves no half-made account, and says why', async () => {
+    const r = await tokentray(daemon.env, ['add', 'Wrong secret', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials'], 'not-the-secret');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /invalid_client/);
+    assert.match(r.stderr, /was not added/);
+    const list = JSON.parse((await tokentray(daemon.env, ['list', '--json'])).stdout) as { accounts: Array<{ id: string }> };
+    assert.ok(!list.accounts.some((a) => a.id === 'wrong-secret'));
+    const usage = await tokentray(daemon.env, ['add', 'No client', '--token-endpoint', op.tokenEndpoint]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--client-id is required/);
+  });
+
   test('the audit log records who got which token, without the token', async () => {
     const token = await tokentray(daemon.env, ['token', 'machine']);
     assert.equal(token.code, 0);
