@@ -40,6 +40,20 @@ describe('account lifecycle', () => {
     assert.equal(events.length, 1);
   });
 
+  test('a new sign-in cancels the one still waiting for the person; its loopback listener closes', async () => {
+    const h = await brokerHarness(op, { browser: { open: async () => undefined } });
+    harnesses.push(h);
+    await h.broker.addAccount({ id: 'twice', name: 'Twice', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid'] });
+    let firstUrl = '';
+    const first = h.broker.signIn('twice', { noBrowser: true, onEvent: (e) => { if (e.event === 'authorize') firstUrl = e.url; } });
+    while (!firstUrl) await new Promise((r) => setTimeout(r, 20));
+    const second = h.broker.signIn('twice', { noBrowser: true, onEvent: (e) => { if (e.event === 'authorize') void op.signIn(e.url); } });
+    await assert.rejects(first, (e: { code: string; message: string }) => e.code === 'sign_in_failed' && /cancelled/.test(e.message));
+    const redirect = new URL(firstUrl).searchParams.get('redirect_uri')!;
+    await assert.rejects(fetch(redirect), 'the first loopback listener is closed');
+    assert.equal((await second).status, 'valid');
+  });
+
   test('remove revokes at the provider, then deletes every local trace', async () => {
     const h = await signedIn('gone');
     const record = await h.vault.read('gone');

@@ -75,6 +75,29 @@ describe('the daemon lifecycle', () => {
     outputs.push(daemon.output());
   });
 
+  test('Ctrl-C on tokentray login stops the sign-in: its loopback listener closes', async () => {
+    const daemon = daemons[0]!;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(process.cwd(), 'bin', 'tokentray.js'), 'login', 'web', '--no-browser', '--json'], { env: daemon.env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const url = await new Promise<string>((resolve) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        const match = /"url":"([^"]+)"/.exec(chunk);
+        if (match) resolve(match[1]!);
+      });
+    });
+    const redirect = new URL(url).searchParams.get('redirect_uri')!;
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    let closed = false;
+    for (let i = 0; i < 40 && !closed; i++) {
+      closed = await fetch(redirect).then(() => false, () => true);
+      if (!closed) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(closed, 'the loopback listener closed once the CLI went away');
+    assert.equal((await tokentray(daemon.env, ['status', 'web', '--json'])).code, 0);
+    assert.equal(JSON.parse((await tokentray(daemon.env, ['status', 'web', '--json'])).stdout).status, 'valid', 'the account keeps its tokens');
+  });
+
   test('SIGTERM during a refresh: the write lands, endpoint.json and the lock go, exit 0', async () => {
     const daemon = daemons[0]!;
     const refreshing = tokentray(daemon.env, ['refresh', 'web']);

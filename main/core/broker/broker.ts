@@ -58,6 +58,7 @@ export class Broker {
   readonly #backoff: BackoffPolicy;
   readonly #maxWaitMs: number;
   readonly #clients = new Map<string, OAuthClient>();
+  readonly #signIns = new Map<string, AbortController>();
   readonly #book: StatusBook;
   readonly #engine: RefreshEngine;
   #stopSleepWatch: (() => void) | null = null;
@@ -148,18 +149,25 @@ export class Broker {
    * Signs in (again). A failure leaves the previous tokens untouched and reports the error;
    * on success the new tokens are in the keychain before this resolves.
    */
-  async signIn(id: string, options: { noBrowser?: boolean; onEvent?: (e: SignInEvent) => void; token?: string; expiresAt?: Date | null; timeoutMs?: number } = {}): Promise<AccountView> {
+  async signIn(id: string, options: { noBrowser?: boolean; onEvent?: (e: SignInEvent) => void; token?: string; expiresAt?: Date | null; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AccountView> {
     const account = this.#accounts.require(id);
     const previous = await this.#vault.read(id);
     const client = await this.#client(account);
+    // One sign-in per account: a new one cancels the one still waiting for the person.
+    this.#signIns.get(id)?.abort();
+    const mine = new AbortController();
+    this.#signIns.set(id, mine);
+    const signal = options.signal ? AbortSignal.any([options.signal, mine.signal]) : mine.signal;
     let result: GrantResult;
     try {
-      result = await signInFlow(client, { ...options, browser: this.#browser, now: this.#now, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+      result = await signInFlow(client, { ...options, signal, browser: this.#browser, now: this.#now, ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
     } catch (error) {
       const failure = asTokentrayError(error);
       this.#log.warn({ account: id, err: failure }, 'sign-in failed; previous tokens kept');
       await this.#book.setState(id, { lastError: this.#book.errorState(failure) }, true);
       throw failure;
+    } finally {
+      if (this.#signIns.get(id) === mine) this.#signIns.delete(id);
     }
     const runtime = this.#engine.runtime(id);
     runtime.attempt = 0;

@@ -159,8 +159,12 @@ export const ROUTES: Route[] = [
       // Sign-in events stream as JSON lines; the last line says connected or failed.
       res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
       const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
+      // The person pressed Ctrl-C on `tokentray login`: stop waiting for them.
+      const gone = new AbortController();
+      res.on('close', () => { if (!res.writableEnded) gone.abort(); });
       try {
         const account = await ctx.broker.signIn(id, {
+          signal: gone.signal,
           noBrowser: body.noBrowser,
           onEvent: (event) => line(event),
           ...(body.token ? { token: body.token } : {}),

@@ -22,6 +22,8 @@ export interface SignInOptions {
   browser?: BrowserOpener;
   onEvent?: (event: SignInEvent) => void;
   timeoutMs?: number;
+  /** Aborting cancels the sign-in (the person gave up, or started another one). */
+  signal?: AbortSignal;
   /** For manual accounts. */
   token?: string;
   expiresAt?: Date | null;
@@ -87,7 +89,10 @@ async function browserFlow(client: OAuthClient, options: SignInOptions): Promise
   const nonce = scopes.includes('openid') ? oidc.randomNonce() : undefined;
   const verifier = oidc.randomPKCECodeVerifier();
   const redirect = await startLoopbackRedirect(state, options.timeoutMs ?? SIGN_IN_TIMEOUT_MS);
+  const cancel = () => redirect.close(); // rejects the pending callback with "cancelled"
+  options.signal?.addEventListener('abort', cancel, { once: true });
   try {
+    if (options.signal?.aborted) cancel();
     const params: Record<string, string> = {
       redirect_uri: redirect.redirectUri,
       code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
@@ -117,6 +122,7 @@ async function browserFlow(client: OAuthClient, options: SignInOptions): Promise
   } catch (error) {
     throw signInError(error);
   } finally {
+    options.signal?.removeEventListener('abort', cancel);
     redirect.close();
   }
 }
@@ -133,7 +139,8 @@ async function deviceFlow(client: OAuthClient, options: SignInOptions): Promise<
       expires_in: device.expires_in,
     });
     if (!options.noBrowser && options.browser) await options.browser.open(device.verification_uri_complete ?? device.verification_uri);
-    const deadline = AbortSignal.timeout(Math.min(device.expires_in * 1000, options.timeoutMs ?? SIGN_IN_TIMEOUT_MS * 3));
+    const expiry = AbortSignal.timeout(Math.min(device.expires_in * 1000, options.timeoutMs ?? SIGN_IN_TIMEOUT_MS * 3));
+    const deadline = options.signal ? AbortSignal.any([expiry, options.signal]) : expiry;
     // openid-client polls at the given interval and adds 5 s on every slow_down (RFC 8628 §3.5).
     return await client.request('device flow', async (config) =>
       toGrantResult(await oidc.pollDeviceAuthorizationGrant(config, device, undefined, { signal: deadline }), options.now()),
@@ -147,7 +154,7 @@ function signInError(error: unknown): TokentrayError {
   if (error instanceof ProviderError) {
     if (error.oauthError === 'access_denied') return new TokentrayError('sign_in_failed', 'the sign-in was denied', { cause: error });
     if (error.oauthError === 'expired_token') return new TokentrayError('sign_in_failed', 'the device code expired before the sign-in was approved', { cause: error });
-    if (error.timedOut && error.message.includes('device flow')) return new TokentrayError('sign_in_failed', 'the device sign-in timed out', { cause: error });
+    if (error.timedOut && error.message.includes('device flow')) return new TokentrayError('sign_in_failed', 'the device sign-in timed out or was cancelled', { cause: error });
     return error;
   }
   if (error instanceof TokentrayError) return error;
