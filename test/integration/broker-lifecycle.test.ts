@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { SignInEvent } from '../../main/core/oauth/sign-in.ts';
 import type { AccountStatus } from '../../shared/status.ts';
-import { brokerHarness, type Harness } from '../fixtures/broker-harness.ts';
+import { brokerHarness, eventually, type Harness } from '../fixtures/broker-harness.ts';
 import { secretToolAccounts } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -101,9 +101,8 @@ describe('account lifecycle', () => {
     await op.setFault(null);
     const before = op.requests('refresh_token');
     await h.broker.resume();
-    await new Promise((r) => setTimeout(r, 500));
+    await eventually('valid again right after resume()', () => h.broker.view('sleepy').status === 'valid', 3_000);
     assert.equal(op.requests('refresh_token'), before + 1);
-    assert.equal(h.broker.view('sleepy').status, 'valid');
   });
 
   test('reauth_required → valid by signing in again; every status change is announced', async () => {
