@@ -11,7 +11,7 @@ import { DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, type BackoffPolicy } fr
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import { recordInput } from './record-merge.ts';
-import { RefreshEngine } from './refresh-engine.ts';
+import { expiries, RefreshEngine } from './refresh-engine.ts';
 import { StatusBook, type StatusChange } from './status-book.ts';
 import { asTokentrayError, date } from './values.ts';
 import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
@@ -132,12 +132,10 @@ export class Broker {
 
   /** Changes an account's configuration (e.g. after `misconfigured`); the tokens stay. */
   async reconfigure(id: string, change: (current: AccountDefinition) => AccountDefinitionInput, secrets: NewAccountSecrets = {}): Promise<AccountView> {
-    const account = await this.#accounts.update(id, change);
-    if (secrets.clientSecret !== undefined) {
-      const record = await this.#vault.read(id);
-      await this.#vault.write(id, { ...recordInput(record), clientSecret: secrets.clientSecret });
-      await this.#accounts.update(id, (a) => ({ ...a, hasClientSecret: !!secrets.clientSecret }));
-    }
+    this.#accounts.require(id); // before the vault learns anything about it
+    const secret = secrets.clientSecret;
+    if (secret !== undefined) await this.#vault.write(id, { ...recordInput(await this.#vault.read(id)), clientSecret: secret });
+    const account = await this.#accounts.update(id, (current) => ({ ...change(current), ...(secret !== undefined ? { hasClientSecret: !!secret } : {}) }));
     this.#clients.delete(id);
     this.#engine.runtime(id).attempt = 0;
     if (account.state.status === 'misconfigured') await this.#book.setState(id, { status: 'valid', lastError: null }, false);
@@ -171,8 +169,8 @@ export class Broker {
     }
     const runtime = this.#engine.runtime(id);
     runtime.attempt = 0;
-    await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
-    await this.#book.setState(id, { status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
+    const stored = await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
+    await this.#book.setState(id, { ...expiries(stored), status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
     await this.#engine.reevaluate(id);
     return this.view(id);
   }
@@ -305,7 +303,6 @@ export class Broker {
     }
     return client;
   }
-
 }
 
 /** An account's configuration without its changing state: a client is rebuilt only when this changes. */

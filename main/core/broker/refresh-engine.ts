@@ -122,8 +122,9 @@ export class RefreshEngine {
       // REQUIREMENTS 17: the rotated refresh token is in the vault before the token is served.
       const stored = await this.store(id, record, result, { replaceRefreshToken: false });
       runtime.attempt = 0;
-      await this.#book.setState(id, { status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
-      this.#schedule(id, stored);
+      const due = this.#plan(id, stored);
+      // One write of accounts.json for the whole outcome (it is fsynced: not four per refresh).
+      await this.#book.setState(id, { ...expiries(stored), status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString(), nextRefreshAt: due?.toISOString() ?? null }, true);
       return stored;
     } catch (error) {
       const failure = asTokentrayError(error);
@@ -165,11 +166,11 @@ export class RefreshEngine {
     runtime.attempt++;
     const at = new Date(this.#now().getTime() + delay);
     const record = await this.#vault.read(id).catch(() => null);
-    const status: AccountStatus = record && validForMs(record, this.#now()) > 0 ? 'retrying' : 'expired';
+    const validFor = record ? validForMs(record, this.#now()) : 0;
+    const status: AccountStatus = validFor > 0 ? 'retrying' : 'expired';
     this.#log.warn({ account: id, err: failure, retryInMs: delay, attempt: runtime.attempt }, 'refresh failed; will retry');
     runtime.dueAt = at.getTime();
     await this.#book.setState(id, { status, lastError, nextRefreshAt: at.toISOString() }, true);
-    const validFor = record ? validForMs(record, this.#now()) : 0;
     this.#arm(id, validFor > 0 ? Math.min(delay, validFor + 10) : delay);
   }
 
@@ -220,9 +221,16 @@ export class RefreshEngine {
     this.#schedule(id, record);
   }
 
+  /** Plans (and records) the next background refresh. */
   #schedule(id: string, record: TokenRecord): void {
+    const due = this.#plan(id, record);
+    void this.#book.setState(id, { nextRefreshAt: due?.toISOString() ?? null }, false);
+  }
+
+  /** Arms the timer for the next background refresh and returns when it is due. */
+  #plan(id: string, record: TokenRecord): Date | null {
     const account = this.#accounts.get(id);
-    if (!account) return;
+    if (!account) return null;
     const due = nextRefreshAt(
       { accessTokenExpiresAt: date(record.accessTokenExpiresAt), accessTokenIssuedAt: date(record.accessTokenIssuedAt), refreshTokenExpiresAt: date(record.refreshTokenExpiresAt), refreshTokenIssuedAt: date(record.refreshTokenIssuedAt) },
       this.#now(),
@@ -231,8 +239,8 @@ export class RefreshEngine {
       this.#random,
     );
     this.runtime(id).dueAt = due?.getTime() ?? null;
-    void this.#book.setState(id, { nextRefreshAt: due?.toISOString() ?? null }, false);
     if (due) this.#arm(id, due.getTime() - this.#now().getTime());
+    return due;
   }
 
   #arm(id: string, delayMs: number): void {
@@ -271,11 +279,11 @@ export class RefreshEngine {
 
   // ---- records and state ------------------------------------------------------------------
 
+  /** Writes the new tokens to the vault (callers record `expiries(record)` with their status). */
   async store(id: string, previous: TokenRecord | null, result: GrantResult, options: { replaceRefreshToken: boolean }): Promise<TokenRecord> {
     const input = mergeGrant(previous, result, this.#accounts.require(id).scopes, { freshSignIn: options.replaceRefreshToken });
     const { record, persisted } = await this.#vault.write(id, input);
     if (!persisted) this.#retryPersist(id);
-    await this.#book.setState(id, { accessTokenExpiresAt: record.accessTokenExpiresAt, refreshTokenExpiresAt: record.refreshTokenExpiresAt }, false);
     return record;
   }
 
@@ -305,4 +313,9 @@ export class RefreshEngine {
     }
     return runtime;
   }
+}
+
+/** The token times an account's state shows (never the tokens). */
+export function expiries(record: TokenRecord): { accessTokenExpiresAt: string | null; refreshTokenExpiresAt: string | null } {
+  return { accessTokenExpiresAt: record.accessTokenExpiresAt, refreshTokenExpiresAt: record.refreshTokenExpiresAt };
 }
