@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { AccountStatus } from '../../shared/status.ts';
 import { brokerHarness, eventually, sleep, type Harness } from '../fixtures/broker-harness.ts';
-import { FaultyStore, realKeychain } from '../fixtures/keychain.ts';
+import { FaultyStore, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
-import { Vault } from '../../main/core/vault/vault.ts';
-import { capturingLogger } from '../fixtures/logs.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => { for (const c of cleanup.reverse()) await c(); });
@@ -25,8 +23,7 @@ async function setUp(settings: Partial<TestProvider['settings']>, options: Param
 
 /** The refresh token as the keychain holds it now, read through a fresh vault. */
 async function storedRefreshToken(h: Harness): Promise<string | null> {
-  const log = capturingLogger();
-  return (await new Vault({ store: realKeychain(h.service), logger: log.logger, redactor: log.redactor }).read('acct'))?.refreshToken ?? null;
+  return (await storedRecord(h.service, 'acct'))?.refreshToken ?? null;
 }
 
 function watchStatuses(h: Harness): AccountStatus[] {

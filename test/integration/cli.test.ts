@@ -1,17 +1,11 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { tokentray as run } from '../fixtures/daemon.ts';
 
-const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-function tokentray(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [pkg.bin['tokentray']!, ...args], { encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
-}
+const tokentray = (...args: string[]) => run(process.env, args);
 
 describe('the tokentray command', () => {
   test('--version prints the package version', async () => {

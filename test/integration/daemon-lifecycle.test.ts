@@ -2,16 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Vault } from '../../main/core/vault/vault.ts';
 import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
-import { privateService, realKeychain } from '../fixtures/keychain.ts';
-import { capturingLogger } from '../fixtures/logs.ts';
+import { privateService, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
-
-async function storedRecord(service: string, id: string) {
-  const log = capturingLogger();
-  return new Vault({ store: realKeychain(service), logger: log.logger, redactor: log.redactor }).read(id);
-}
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
