@@ -77,7 +77,9 @@ describe('background refresh against the real provider', () => {
     const before = op.requests('refresh_token');
     const token = await h.broker.getToken('acct', { minTtlSeconds: 0 });
     assert.ok(token.expiresIn !== null && token.expiresIn <= 3);
-    await eventually('reauth_required at expiry', () => h.broker.view('acct').status === 'reauth_required', 6_000);
+    // The status is announced once accounts.json has it on disk, a moment after the view shows it.
+    await eventually('reauth_required announced at expiry', () => statuses.length > 0, 6_000);
+    assert.equal(h.broker.view('acct').status, 'reauth_required');
     await assert.rejects(h.broker.getToken('acct'), { code: 'reauth_required' });
     assert.equal(op.requests('refresh_token'), before);
     assert.deepEqual(statuses, ['reauth_required']);
