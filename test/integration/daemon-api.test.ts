@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../fixtures/broker-harness.ts';
 import { curl, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -76,14 +78,20 @@ describe('tokentray serve: the HTTP API with curl', () => {
   });
 
   test('GET /v1/events streams status changes with heartbeats', async () => {
-    const events = curl(['-N', '--max-time', '4', ...bearer(), `${daemon.url}/v1/events`]).catch((e: { stdout?: string }) => ({ body: e.stdout ?? '', status: 0, headers: {}, json: null }));
-    await sleep(800);
-    await curl([...bearer(), '-X', 'POST', `${daemon.url}/v1/accounts/machine/refresh`]);
-    const r = await events;
-    assert.match(r.body, /event: status\ndata: \{"previous":"valid","account":\{"id":"machine"[^\n]*"status":"refreshing"/);
-    assert.match(r.body, /"status":"valid"/);
-    assert.match(r.body, /: heartbeat /);
-    assert.doesNotMatch(r.body, /access_token|refresh_token/);
+    const stream = spawn('curl', ['-sS', '-N', '--max-time', '20', ...bearer(), `${daemon.url}/v1/events`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let body = '';
+    stream.stdout.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    try {
+      // Subscribed once the stream's first comment arrives; only then is a status change sure to reach it.
+      await eventually('the stream opens', () => body.includes(': connected'), 10_000);
+      await curl([...bearer(), '-X', 'POST', `${daemon.url}/v1/accounts/machine/refresh`]);
+      await eventually('refreshing, then valid, then a heartbeat', () => /"status":"valid"[\s\S]*: heartbeat /.test(body), 10_000);
+    } finally {
+      stream.kill();
+    }
+    assert.match(body, /event: status\ndata: \{"previous":"valid","account":\{"id":"machine"[^\n]*"status":"refreshing"/);
+    assert.match(body, /event: status\ndata: \{"previous":"refreshing","account":\{"id":"machine"[^\n]*"status":"valid"/);
+    assert.doesNotMatch(body, /access_token|refresh_token/);
   });
 
   test('every documented error code, each through curl', async () => {
@@ -117,10 +125,11 @@ describe('tokentray serve: the HTTP API with curl', () => {
     assert.equal((await curl([...bearer(), '-X', 'POST', `${url}/v1/unlock`])).status, 200);
 
     // 409 reauth_required: a pasted token that expired.
-    const pasted = await tokentray(daemon.env, ['add', 'Pasted', '--flow', 'manual', '--token-stdin', '--expires-at', new Date(Date.now() + 1500).toISOString()], 'opaque-personal-access-token-value');
+    const pasted = await tokentray(daemon.env, ['add', 'Pasted', '--flow', 'manual', '--token-stdin', '--expires-at', new Date(Date.now() + 3000).toISOString()], 'opaque-personal-access-token-value');
     assert.equal(pasted.code, 0, pasted.stderr);
-    await sleep(2000);
-    const reauth = await curl([...bearer(), `${url}/v1/accounts/pasted/token`]);
+    let reauth = await curl([...bearer(), `${url}/v1/accounts/pasted/token`]);
+    assert.equal(reauth.status, 200, 'served until it expires');
+    await eventually('the pasted token expires', async () => (reauth = await curl([...bearer(), `${url}/v1/accounts/pasted/token`])).status !== 200, 10_000, 250);
     assert.deepEqual([reauth.status, code(reauth)], [409, 'reauth_required']);
     assert.equal((await tokentray(daemon.env, ['token', 'pasted'])).code, 4);
 
