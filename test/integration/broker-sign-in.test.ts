@@ -137,6 +137,14 @@ describe('broker sign-in flows against the real provider and keychain', () => {
     assert.ok(first && first !== token.accessToken, '{access_token} stood for the first token');
     assert.equal((await op.introspect(first)).scope, 'api:read');
     assert.equal(token.appsecretProof, createHmac('sha256', op.confidentialClient.client_secret).update(token.accessToken).digest('hex'));
+    // Renewed the way it got its first token, then exchanged again.
+    await h.broker.refresh('exchanged');
+    assert.equal(op.requests('client_credentials'), before + 4, 'a new first token, then the exchange again');
+    const renewed = await h.broker.getToken('exchanged');
+    assert.notEqual(renewed.accessToken, token.accessToken);
+    assert.equal(renewed.scope, 'api:write');
+    assert.equal(op.lastRequest['client_credentials']?.['scope'], 'api:write', 'the last request was the exchange');
+    assert.equal(renewed.appsecretProof, createHmac('sha256', op.confidentialClient.client_secret).update(renewed.accessToken).digest('hex'));
   });
 
   test('a manual token account: expiry from the JWT, served, then sign-in required', async () => {
