@@ -38,6 +38,11 @@ const EXIT_FOR: Record<string, number> = {
   locked: EXIT.locked,
 };
 
+/** The exit code for an error code from the broker (PRODUCT.md "Exit codes"). */
+export function exitCodeFor(code: string | undefined): number {
+  return EXIT_FOR[code ?? ''] ?? EXIT.failure;
+}
+
 export function notRunning(home: string): CliError {
   return new CliError('broker_not_running', `no broker is running for ${home}. Start one with "tokentray serve" (or open the Tokentray app).`, EXIT.brokerNotRunning);
 }
@@ -77,7 +82,7 @@ export async function call(home: string, method: string, path: string, body?: un
   if (response.status >= 400) {
     const error = (json as { error?: { code?: string; message?: string } } | null)?.error;
     const code = error?.code ?? 'internal';
-    throw new CliError(code, error?.message ?? `HTTP ${response.status}`, EXIT_FOR[code] ?? EXIT.failure);
+    throw new CliError(code, error?.message ?? `HTTP ${response.status}`, exitCodeFor(code));
   }
   return { status: response.status, body: json, headers: response.headers };
 }
@@ -135,7 +140,7 @@ export async function stream(home: string, method: string, path: string, body: u
   if ((response.statusCode ?? 0) >= 400) {
     const text = await readAll(response);
     const error = (JSON.parse(text || '{}') as { error?: { code?: string; message?: string } }).error;
-    throw new CliError(error?.code ?? 'internal', error?.message ?? `HTTP ${response.statusCode}`, EXIT_FOR[error?.code ?? ''] ?? EXIT.failure);
+    throw new CliError(error?.code ?? 'internal', error?.message ?? `HTTP ${response.statusCode}`, exitCodeFor(error?.code));
   }
   let buffer = '';
   for await (const chunk of response as AsyncIterable<Buffer>) {

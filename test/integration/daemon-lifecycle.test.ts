@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
+import { freshHome, startDaemon, tokentray, tokentrayLines, type Daemon } from '../fixtures/daemon.ts';
 import { privateService, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -37,25 +37,11 @@ describe('the daemon lifecycle', () => {
 
   test('add --no-browser --json prints the authorize line, then connected, once a person signs in', async () => {
     const daemon = await start();
-    const adding = new Promise<{ code: number; lines: Array<Record<string, unknown>> }>((resolve, reject) => {
-      import('node:child_process').then(({ spawn }) => {
-        const child = spawn(process.execPath, [join(process.cwd(), 'bin', 'tokentray.js'), 'add', 'Web', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid offline_access', '--host', 'web.example', '--no-browser', '--json'], { env: daemon.env, stdio: ['ignore', 'pipe', 'inherit'] });
-        const lines: Array<Record<string, unknown>> = [];
-        let buffer = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          buffer += chunk;
-          let nl: number;
-          while ((nl = buffer.indexOf('\n')) >= 0) {
-            const line = JSON.parse(buffer.slice(0, nl)) as Record<string, unknown>;
-            buffer = buffer.slice(nl + 1);
-            lines.push(line);
-            if (line['event'] === 'authorize') void op.signIn(String(line['url'])).catch(reject);
-          }
-        });
-        child.on('exit', (code) => resolve({ code: code ?? 1, lines }));
-      }, reject);
+    const signingIn: Promise<string>[] = [];
+    const { code, lines } = await tokentrayLines(daemon.env, ['add', 'Web', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid offline_access', '--host', 'web.example', '--no-browser', '--json'], (line) => {
+      if (line['event'] === 'authorize') signingIn.push(op.signIn(String(line['url'])));
     });
-    const { code, lines } = await adding;
+    await Promise.all(signingIn);
     assert.equal(code, 0);
     assert.deepEqual(lines.map((l) => l['event']), ['authorize', 'connected']);
     assert.match(String(lines[0]!['url']), /^http:\/\/127\.0\.0\.1:\d+\/auth\?/);
@@ -66,6 +52,49 @@ describe('the daemon lifecycle', () => {
     const human = await tokentray(daemon.env, ['status', 'web']);
     assert.match(human.stdout, /status: +valid/);
     outputs.push(daemon.output());
+  });
+
+  test('add --flow device --no-browser --json prints the device code, then connected, once the person approves', async () => {
+    const daemon = daemons[0]!;
+    const approving: Promise<string>[] = [];
+    const { code, lines, stderr } = await tokentrayLines(daemon.env, ['add', 'TV', '--flow', 'device', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid offline_access', '--no-browser', '--json'], (line) => {
+      if (line['event'] === 'device_code') approving.push(op.approveDevice(String(line['verification_uri_complete'])));
+    });
+    await Promise.all(approving);
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(lines.map((l) => l['event']), ['device_code', 'connected']);
+    const device = lines[0]!;
+    assert.match(String(device['user_code']), /\S{4,}/);
+    assert.match(String(device['verification_uri']), /^http:\/\/127\.0\.0\.1:\d+\//);
+    assert.ok(String(device['verification_uri_complete']).startsWith(String(device['verification_uri'])));
+    assert.equal((lines[1]!['account'] as { status: string }).status, 'valid');
+    assert.equal((await tokentray(daemon.env, ['token', 'tv'])).code, 0);
+  });
+
+  test('a sign-in the person denies: login --json ends in one failed line; the account keeps its tokens', async () => {
+    const daemon = daemons[0]!;
+    const before = (await tokentray(daemon.env, ['token', 'web'])).stdout;
+    const denying: Promise<string>[] = [];
+    const { code, lines, stderr } = await tokentrayLines(daemon.env, ['login', 'web', '--no-browser', '--json'], (line) => {
+      if (line['event'] === 'authorize') denying.push(op.cancelSignIn(String(line['url'])));
+    });
+    await Promise.all(denying);
+    assert.equal(code, 1);
+    assert.deepEqual(lines.map((l) => l['event']), ['authorize', 'failed'], 'no line of another shape');
+    const error = lines[1]!['error'] as { code: string; message: string };
+    assert.equal(error.code, 'sign_in_failed');
+    assert.match(error.message, /access_denied/);
+    assert.match(stderr, /sign-in failed/);
+    assert.equal((await tokentray(daemon.env, ['token', 'web'])).stdout, before, 'the previous tokens are untouched');
+    // add whose sign-in fails: the same one failed line, and no account is left behind.
+    const added = await tokentrayLines(daemon.env, ['add', 'Denied', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid', '--no-browser', '--json'], (line) => {
+      if (line['event'] === 'authorize') denying.push(op.cancelSignIn(String(line['url'])));
+    });
+    await Promise.all(denying);
+    assert.equal(added.code, 1);
+    assert.deepEqual(added.lines.map((l) => l['event']), ['authorize', 'failed']);
+    assert.match(added.stderr, /"denied" was not added/);
+    assert.equal((await tokentray(daemon.env, ['status', 'denied'])).code, 6);
   });
 
   test('Ctrl-C on tokentray login stops the sign-in: its loopback listener closes', async () => {

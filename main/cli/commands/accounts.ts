@@ -1,5 +1,5 @@
 import { flag, flags, has, pairs, parseArgs, UsageError } from '../args.ts';
-import { call, CliError, stream } from '../endpoint-client.ts';
+import { call, exitCodeFor, stream } from '../endpoint-client.ts';
 import { EXIT } from '../exit-codes.ts';
 import { accountDetails, accountLine, printJson, readStdin, type AccountLike } from '../output.ts';
 
@@ -47,23 +47,29 @@ export async function removeCommand(home: string, argv: string[]): Promise<numbe
   return 0;
 }
 
-/** Runs a sign-in and prints its events: JSON lines with --json, else plain words. */
-async function runSignIn(home: string, id: string, options: { json: boolean; noBrowser: boolean; token?: string; expiresAt?: string }): Promise<boolean> {
+type SignInError = { code: string; message: string };
+
+/**
+ * Runs a sign-in and prints its events: JSON lines with --json, else plain words. The last
+ * line is always `connected` or `failed`, so a --json reader needs no other shape.
+ */
+async function runSignIn(home: string, id: string, options: { json: boolean; noBrowser: boolean; token?: string; expiresAt?: string }): Promise<SignInError | null> {
   let outcome: Record<string, unknown> | null = null;
   await stream(home, 'POST', `/v1/accounts/${enc(id)}/login`, { noBrowser: options.noBrowser, ...(options.token ? { token: options.token } : {}), ...(options.expiresAt ? { expiresAt: options.expiresAt } : {}) }, (event) => {
-    if (options.json) printJson(event);
+    if (event['event'] === 'connected' || event['event'] === 'failed') outcome = event;
+    else if (options.json) printJson(event);
     else if (event['event'] === 'authorize') process.stdout.write(`${options.noBrowser ? 'Open this URL to sign in' : 'Your browser opens for the sign-in; if it does not, open'}:\n  ${String(event['url'])}\n`);
     else if (event['event'] === 'device_code') process.stdout.write(`To sign in, visit ${String(event['verification_uri'])} and enter the code ${String(event['user_code'])}\n`);
-    if (event['event'] === 'connected' || event['event'] === 'failed') outcome = event;
   });
   const final = outcome as Record<string, unknown> | null;
   if (final?.['event'] === 'connected') {
-    if (!options.json) process.stdout.write(`Connected: ${accountLine(final['account'] as AccountLike)}\n`);
-    return true;
+    if (options.json) printJson(final);
+    else process.stdout.write(`Connected: ${accountLine(final['account'] as AccountLike)}\n`);
+    return null;
   }
-  const error = (final?.['error'] ?? { message: 'the sign-in ended without an answer' }) as { code?: string; message: string };
-  if (!options.json) process.stderr.write(`tokentray: sign-in failed: ${error.message}\n`);
-  return false;
+  const error = (final?.['error'] as SignInError | undefined) ?? { code: 'sign_in_failed', message: 'the sign-in ended without an answer from the broker' };
+  if (options.json) printJson({ event: 'failed', error });
+  return error;
 }
 
 export async function loginCommand(home: string, argv: string[]): Promise<number> {
@@ -71,8 +77,10 @@ export async function loginCommand(home: string, argv: string[]): Promise<number
   const [account] = args.positionals;
   if (!account || args.positionals.length > 1) throw new UsageError('usage: tokentray login <account> [--no-browser] [--json]');
   const token = has(args, 'token-stdin') ? (await readStdin()).trim() : undefined;
-  const ok = await runSignIn(home, account, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token, expiresAt: flag(args, 'expires-at') });
-  return ok ? EXIT.ok : EXIT.failure;
+  const failure = await runSignIn(home, account, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token, expiresAt: flag(args, 'expires-at') });
+  if (!failure) return EXIT.ok;
+  process.stderr.write(`tokentray: sign-in failed: ${failure.message}\n`);
+  return exitCodeFor(failure.code);
 }
 
 const ADD_VALUES = ['issuer', 'token-endpoint', 'authorization-endpoint', 'device-endpoint', 'revocation-endpoint', 'client-id', 'scope', 'flow', 'grant-type', 'param', 'exchange-grant-type', 'exchange-param', 'host', 'preset', 'id', 'token-endpoint-auth', 'expires-at'];
@@ -107,13 +115,14 @@ export async function addCommand(home: string, argv: string[]): Promise<number> 
   if (has(args, 'client-secret-stdin')) body['clientSecret'] = stdin;
   const { body: created } = await call(home, 'POST', '/v1/accounts', body);
   const id = (created as { id: string }).id;
-  let ok = false;
+  let failure: SignInError | null = { code: 'sign_in_failed', message: 'interrupted' };
   try {
-    ok = await runSignIn(home, id, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token: has(args, 'token-stdin') ? stdin : undefined, expiresAt: flag(args, 'expires-at') });
+    failure = await runSignIn(home, id, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token: has(args, 'token-stdin') ? stdin : undefined, expiresAt: flag(args, 'expires-at') });
   } finally {
     // Nothing was gained by a failed first sign-in: leave no half-made account behind.
-    if (!ok) await call(home, 'DELETE', `/v1/accounts/${enc(id)}?keep_remote=1`).catch(() => undefined);
+    if (failure) await call(home, 'DELETE', `/v1/accounts/${enc(id)}?keep_remote=1`).catch(() => undefined);
   }
-  if (!ok) throw new CliError('sign_in_failed', `"${id}" was not added because the sign-in failed`, EXIT.failure);
-  return EXIT.ok;
+  if (!failure) return EXIT.ok;
+  process.stderr.write(`tokentray: "${id}" was not added because the sign-in failed: ${failure.message}\n`);
+  return exitCodeFor(failure.code);
 }
