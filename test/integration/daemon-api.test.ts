@@ -158,6 +158,11 @@ describe('tokentray serve: the HTTP API with curl', () => {
     assert.match(r.stderr, /was not added/);
     const list = JSON.parse((await tokentray(daemon.env, ['list', '--json'])).stdout) as { accounts: Array<{ id: string }> };
     assert.ok(!list.accounts.some((a) => a.id === 'wrong-secret'));
+    await op.setFault({ mode: '503', retryAfter: 1, times: 1 });
+    const down = await tokentray(daemon.env, ['add', 'Provider down', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--json'], op.confidentialClient.client_secret);
+    assert.equal(down.code, 5, 'provider unavailable');
+    assert.deepEqual(down.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { error?: { code: string } }).error?.code), ['provider_unavailable']);
+    await op.setFault(null);
     const usage = await tokentray(daemon.env, ['add', 'No client', '--token-endpoint', op.tokenEndpoint]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /--client-id is required/);
