@@ -203,6 +203,27 @@ describe('broker sign-in flows against the real provider and keychain', () => {
     });
   });
 
+  test('removing an account while its sign-in waits for the person ends the sign-in and keeps nothing', async () => {
+    const exchanges = op.requests('authorization_code');
+    let h: Awaited<ReturnType<typeof harness>> | undefined = undefined;
+    let personFinished: Promise<unknown> = Promise.resolve();
+    h = await harness({
+      browser: {
+        open: async (url) => {
+          await h!.broker.remove('gone');
+          // The person finishes at the provider anyway; the loopback listener is gone by then.
+          personFinished = op.signIn(url).catch(() => undefined);
+        },
+      },
+    });
+    await h.broker.addAccount({ id: 'gone', name: 'Gone', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    await assert.rejects(h.broker.signIn('gone'), { code: 'sign_in_failed' });
+    await personFinished;
+    assert.equal(op.requests('authorization_code'), exchanges, 'no code was exchanged for tokens');
+    assert.deepEqual(h.broker.list().map((a) => a.id).filter((id) => id === 'gone'), []);
+    assert.deepEqual((await secretToolAccounts(h.service)).filter((a) => a.startsWith('gone')), [], 'no keychain item');
+  });
+
   test('plain http is refused for a non-loopback provider', async () => {
     const h = await harness();
     await h.broker.addAccount({ id: 'insecure', name: 'Insecure', flow: 'client-credentials', provider: { tokenEndpoint: 'http://tokens.example.com/token' }, clientId: 'x' }, { clientSecret: 'secret-value' });

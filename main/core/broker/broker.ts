@@ -167,6 +167,14 @@ export class Broker {
     } finally {
       if (this.#signIns.get(id) === mine) this.#signIns.delete(id);
     }
+    if (!this.#accounts.get(id)) {
+      // Removed while the provider was answering: keep nothing, and end the grant we just got.
+      const removed = new TokentrayError('sign_in_failed', `"${id}" was removed during its sign-in; nothing was kept`);
+      if (await client.hasRevocationEndpoint().catch(() => false)) {
+        await revokeWithRetry(client, result, this.#random).catch((error: unknown) => this.#log.warn({ account: id, err: error }, 'could not revoke the tokens of a removed account'));
+      }
+      throw removed;
+    }
     const runtime = this.#engine.runtime(id);
     runtime.attempt = 0;
     const stored = await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
@@ -248,6 +256,8 @@ export class Broker {
   /** Revokes at the provider (unless kept), then deletes every local trace. */
   async remove(id: string, options: { keepRemote?: boolean } = {}): Promise<{ revoked: boolean; note: string | null }> {
     const account = this.#accounts.require(id);
+    // A sign-in still waiting for the person ends here: its tokens would have no account.
+    this.#signIns.get(id)?.abort();
     const record = await this.#vault.read(id).catch(() => null);
     let revoked = false;
     let note: string | null = null;

@@ -6,7 +6,7 @@ import { ProviderError } from './provider-error.ts';
 const ATTEMPTS = 5;
 
 /** Revokes the grant (the refresh token, else the access token); 503 is retried (RFC 7009 §2.2.1). */
-export async function revokeWithRetry(client: OAuthClient, record: TokenRecord, random: () => number = Math.random): Promise<void> {
+export async function revokeWithRetry(client: OAuthClient, record: Pick<TokenRecord, 'refreshToken' | 'accessToken'>, random: () => number = Math.random): Promise<void> {
   const token = record.refreshToken ?? record.accessToken;
   if (!token) return;
   const hint = record.refreshToken ? 'refresh_token' : 'access_token';
