@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { freshHome, startDaemon, tokentray, tokentrayLines, type Daemon } from '../fixtures/daemon.ts';
+import { BIN, freshHome, startDaemon, tokentray, tokentrayLines, type Daemon } from '../fixtures/daemon.ts';
 import { privateService, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -118,6 +119,34 @@ describe('the daemon lifecycle', () => {
     assert.ok(closed, 'the loopback listener closed once the CLI went away');
     assert.equal((await tokentray(daemon.env, ['status', 'web', '--json'])).code, 0);
     assert.equal(JSON.parse((await tokentray(daemon.env, ['status', 'web', '--json'])).stdout).status, 'valid', 'the account keeps its tokens');
+  });
+
+  test('Ctrl-C on tokentray add leaves no half-made account: the same add works right after', async () => {
+    const daemon = daemons[0]!;
+    const args = ['add', 'Interrupted', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid offline_access', '--no-browser', '--json'];
+    let redirect = '';
+    let child: ChildProcess | undefined;
+    const first = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+      child = spawn(process.execPath, [BIN, ...args], { env: daemon.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+        const match = /"url":"([^"]+)"/.exec(chunk);
+        if (match && !redirect) {
+          redirect = new URL(match[1]!).searchParams.get('redirect_uri')!;
+          child!.kill('SIGINT');
+        }
+      });
+      child.on('exit', (code, signal) => resolve({ code, signal }));
+    });
+    assert.deepEqual(first, { code: 130, signal: null }, 'the CLI cleaned up, then exited 128 + SIGINT');
+    assert.equal((await tokentray(daemon.env, ['status', 'interrupted'])).code, 6, 'no half-made account');
+    assert.equal(await fetch(redirect).then(() => 'open', () => 'closed'), 'closed', 'the loopback listener closed');
+    const signingIn: Promise<string>[] = [];
+    const again = await tokentrayLines(daemon.env, args, (line) => {
+      if (line['event'] === 'authorize') signingIn.push(op.signIn(String(line['url'])));
+    });
+    await Promise.all(signingIn);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await tokentray(daemon.env, ['remove', 'interrupted'])).code, 0);
   });
 
   test('SIGTERM during a refresh: the write lands, endpoint.json and the lock go, exit 0', async () => {

@@ -83,6 +83,9 @@ export async function loginCommand(home: string, argv: string[]): Promise<number
   return exitCodeFor(failure.code);
 }
 
+const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+const SIGNAL_NUMBERS: Record<(typeof INTERRUPTS)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
+
 const ADD_VALUES = ['issuer', 'token-endpoint', 'authorization-endpoint', 'device-endpoint', 'revocation-endpoint', 'client-id', 'scope', 'flow', 'grant-type', 'param', 'exchange-grant-type', 'exchange-param', 'host', 'preset', 'id', 'token-endpoint-auth', 'expires-at'];
 const ADD_BOOLEANS = ['client-secret-stdin', 'token-stdin', 'appsecret-proof', 'no-browser', 'json'];
 
@@ -115,12 +118,20 @@ export async function addCommand(home: string, argv: string[]): Promise<number> 
   if (has(args, 'client-secret-stdin')) body['clientSecret'] = stdin;
   const { body: created } = await call(home, 'POST', '/v1/accounts', body);
   const id = (created as { id: string }).id;
+  // Nothing was gained by a failed or interrupted first sign-in: leave no half-made account
+  // behind, or the next `add` of the same name would meet account_exists.
+  const discard = () => call(home, 'DELETE', `/v1/accounts/${enc(id)}?keep_remote=1`).catch(() => undefined);
+  const onSignal = (signal: (typeof INTERRUPTS)[number]) => {
+    process.stderr.write(`tokentray: interrupted; "${id}" was not added\n`);
+    void discard().finally(() => process.exit(128 + SIGNAL_NUMBERS[signal]));
+  };
+  for (const signal of INTERRUPTS) process.once(signal, onSignal);
   let failure: SignInError | null = { code: 'sign_in_failed', message: 'interrupted' };
   try {
     failure = await runSignIn(home, id, { json: has(args, 'json'), noBrowser: has(args, 'no-browser'), token: has(args, 'token-stdin') ? stdin : undefined, expiresAt: flag(args, 'expires-at') });
   } finally {
-    // Nothing was gained by a failed first sign-in: leave no half-made account behind.
-    if (failure) await call(home, 'DELETE', `/v1/accounts/${enc(id)}?keep_remote=1`).catch(() => undefined);
+    if (failure) await discard();
+    for (const signal of INTERRUPTS) process.off(signal, onSignal);
   }
   if (!failure) return EXIT.ok;
   process.stderr.write(`tokentray: "${id}" was not added because the sign-in failed: ${failure.message}\n`);
