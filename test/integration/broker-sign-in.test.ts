@@ -224,6 +224,15 @@ describe('broker sign-in flows against the real provider and keychain', () => {
     assert.deepEqual((await secretToolAccounts(h.service)).filter((a) => a.startsWith('gone')), [], 'no keychain item');
   });
 
+  test('adding an id that exists says how to go on when that account never finished signing in', async () => {
+    const h = await harness();
+    const definition = { id: 'twice', name: 'Twice', flow: 'browser' as const, provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid'] };
+    await h.broker.addAccount(definition);
+    await assert.rejects(h.broker.addAccount(definition), (e: { code: string; message: string }) => e.code === 'account_exists' && /never finished signing in.*tokentray login twice/.test(e.message));
+    await h.broker.signIn('twice');
+    await assert.rejects(h.broker.addAccount(definition), (e: { code: string; message: string }) => e.code === 'account_exists' && !/never finished/.test(e.message));
+  });
+
   test('plain http is refused for a non-loopback provider', async () => {
     const h = await harness();
     await h.broker.addAccount({ id: 'insecure', name: 'Insecure', flow: 'client-credentials', provider: { tokenEndpoint: 'http://tokens.example.com/token' }, clientId: 'x' }, { clientSecret: 'secret-value' });

@@ -120,6 +120,10 @@ export class Broker {
   }
 
   async addAccount(input: Omit<AccountDefinitionInput, 'state' | 'createdAt' | 'hasClientSecret'>, secrets: NewAccountSecrets = {}): Promise<AccountView> {
+    const existing = this.#accounts.get(input.id);
+    if (existing?.state.status === 'connecting') {
+      throw new TokentrayError('account_exists', `an account with id "${input.id}" exists already but never finished signing in: run "tokentray login ${input.id}", or "tokentray remove ${input.id}" and add it again`);
+    }
     const account = await this.#accounts.add({
       ...input,
       hasClientSecret: !!secrets.clientSecret,
