@@ -146,6 +146,19 @@ describe('vault on the real keychain', () => {
     await keychain.set(name, chunk.replace(/[A-Za-z]/, (c) => (c === 'A' ? 'B' : 'A')));
     await assert.rejects(vaultOn(store).vault.read('acct'), { code: 'record_corrupt' });
   });
+
+  test('settle() returns only once no keychain call is open, so a process can exit without leaving one behind', async () => {
+    const keychain = realKeychain(newService('settle'));
+    const done: string[] = [];
+    const writes = Array.from({ length: 5 }, (_, i) => keychain.set(`item-${i}`, canary('settle', 64 * 1024)).then(() => done.push(`item-${i}`)));
+    await keychain.settle(10_000);
+    await new Promise(setImmediate); // the callers' own continuations run, but no more I/O is awaited
+    assert.equal(done.length, 5, 'every write was answered before settle() resolved');
+    await Promise.all(writes);
+    const started = performance.now();
+    await keychain.settle(10_000);
+    assert.ok(performance.now() - started < 50, 'with nothing open, settle() returns at once');
+  });
 });
 
 describe('vault without a keychain', () => {

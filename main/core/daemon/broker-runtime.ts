@@ -109,6 +109,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
           await broker.settle(); // a refresh in flight finishes and writes its tokens
           await accounts.flush();
           await vault.retryPending().catch(() => undefined);
+          await vault.settle();
           await lock.release();
         })();
         return stopping;

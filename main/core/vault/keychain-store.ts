@@ -28,6 +28,8 @@ export class KeychainStore implements SecretStore {
   readonly #platform: NodeJS.Platform;
   readonly #timeoutMs: number;
   readonly #entries = new Map<string, AsyncEntry>();
+  /** Native calls not yet answered, including those that outlived their deadline. */
+  readonly #inFlight = new Set<Promise<unknown>>();
   #busChecked = false;
 
   constructor(options: KeychainStoreOptions) {
@@ -53,13 +55,26 @@ export class KeychainStore implements SecretStore {
 
   async #call<T>(what: string, name: string, op: (entry: AsyncEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
     try {
-      return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, async (signal) => {
-        await this.#checkBus();
-        return op(this.#entry(name), signal);
+      return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => {
+        const call = (async () => {
+          await this.#checkBus();
+          return op(this.#entry(name), signal);
+        })();
+        this.#inFlight.add(call);
+        void call.then(() => this.#inFlight.delete(call), () => this.#inFlight.delete(call));
+        return call;
       });
     } catch (error) {
       throw toKeychainError(error, `${what} of keychain item "${name}" failed`, this.label);
     }
+  }
+
+  async settle(maxMs: number): Promise<void> {
+    if (this.#inFlight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); });
+    await Promise.race([Promise.allSettled([...this.#inFlight]), cap]);
+    clearTimeout(timer);
   }
 
   #entry(name: string): AsyncEntry {

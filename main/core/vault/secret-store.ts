@@ -16,4 +16,10 @@ export interface SecretStore {
   set(name: string, value: string): Promise<void>;
   /** Resolves true if an item was deleted, false if there was none. */
   delete(name: string): Promise<boolean>;
+  /**
+   * Resolves once no call is in flight any more (even one that already missed its deadline), or
+   * after `maxMs`. Before the process exits: gnome-keyring can abort when a client leaves with a
+   * request still open (https://github.com/basecamp/hey-cli/issues/352), taking every app's secrets with it.
+   */
+  settle?(maxMs: number): Promise<void>;
 }

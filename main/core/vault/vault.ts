@@ -63,6 +63,13 @@ export class Vault {
     return this.status();
   }
 
+  /** Before exit: queued work finishes and no keychain call is left open (see SecretStore.settle). */
+  async settle(maxMs = 2_000): Promise<void> {
+    const started = Date.now();
+    await Promise.race([Promise.allSettled([...this.#queues.values()]), new Promise((resolve) => setTimeout(resolve, maxMs).unref())]);
+    await this.#records.store.settle?.(Math.max(0, maxMs - (Date.now() - started)));
+  }
+
   isPersisted(accountId: string): boolean {
     return !this.#pendingWrites.has(accountId) && this.#records.store.persistent;
   }
