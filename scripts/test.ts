@@ -36,7 +36,7 @@ if (process.platform === 'linux' && !secretServiceAnswers() && !process.env['TOK
   env['XDG_DATA_HOME'] = mkdtempSync(join(tmpdir(), 'tokentray-test-keyring-'));
   env['TOKENTRAY_TEST_SESSION'] = '1';
   console.log('No Secret Service here: starting a private D-Bus session with an unlocked gnome-keyring for the tests.');
-  command = ['dbus-run-session', '--', 'bash', 'scripts/with-keyring.sh', ...runner];
+  command = ['dbus-run-session', '--config-file=scripts/dbus-session.conf', '--', 'bash', 'scripts/with-keyring.sh', ...runner];
 }
 
 const child = spawn(command[0]!, command.slice(1), { stdio: 'inherit', env });
