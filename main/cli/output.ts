@@ -28,6 +28,11 @@ function until(iso: string | null): string {
   return `${Math.round(s / 86400)}d`;
 }
 
+function expiry(iso: string | null): string {
+  if (!iso) return 'no known expiry';
+  return Date.parse(iso) <= Date.now() ? `expired at ${iso}` : `expires in ${until(iso)} (${iso})`;
+}
+
 export function accountLine(a: AccountLike): string {
   const warn = a.persisted ? '' : '  [in memory only: the keychain is unavailable]';
   return `${a.id.padEnd(20)} ${a.status.padEnd(16)} token ${until(a.accessTokenExpiresAt).padEnd(8)} ${a.name}${warn}`;
@@ -38,8 +43,8 @@ export function accountDetails(a: AccountLike): string {
     `${a.name} (${a.id})`,
     `  status:          ${a.status}`,
     `  flow:            ${a.flow}`,
-    `  access token:    expires in ${until(a.accessTokenExpiresAt)}${a.accessTokenExpiresAt ? ` (${a.accessTokenExpiresAt})` : ''}`,
-    `  refresh token:   ${a.refreshTokenExpiresAt ? `expires in ${until(a.refreshTokenExpiresAt)} (${a.refreshTokenExpiresAt})` : 'no known expiry'}`,
+    `  access token:    ${expiry(a.accessTokenExpiresAt)}`,
+    `  refresh token:   ${expiry(a.refreshTokenExpiresAt)}`,
     `  next refresh:    ${a.nextRefreshAt ?? '—'}`,
     `  scopes:          ${a.scopes.join(' ') || '—'}`,
     `  hosts:           ${a.hosts.join(' ') || '—'}`,

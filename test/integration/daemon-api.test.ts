@@ -132,6 +132,11 @@ describe('tokentray serve: the HTTP API with curl', () => {
     await eventually('the pasted token expires', async () => (reauth = await curl([...bearer(), `${url}/v1/accounts/pasted/token`])).status !== 200, 10_000, 250);
     assert.deepEqual([reauth.status, code(reauth)], [409, 'reauth_required']);
     assert.equal((await tokentray(daemon.env, ['token', 'pasted'])).code, 4);
+    const shown = (await tokentray(daemon.env, ['status', 'pasted'])).stdout;
+    assert.match(shown, /status: +reauth_required/);
+    assert.match(shown, /access token: +expired at \d{4}-/);
+    assert.match(shown, /refresh token: +no known expiry/);
+    assert.match((await tokentray(daemon.env, ['status', 'machine'])).stdout, /access token: +expires in \d+[smhd] \(/);
 
     // 503 provider_unavailable with Retry-After: no valid token and the provider refuses connections.
     op.settings.clientCredentialsTtl = 2;
