@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { BIN, freshHome, startDaemon, tokentray, tokentrayLines, type Daemon } from '../fixtures/daemon.ts';
+import { freshHome, startDaemon, tokentray, tokentrayLines, type Daemon } from '../fixtures/daemon.ts';
 import { privateService, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -100,17 +99,13 @@ describe('the daemon lifecycle', () => {
 
   test('Ctrl-C on tokentray login stops the sign-in: its loopback listener closes', async () => {
     const daemon = daemons[0]!;
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [join(process.cwd(), 'bin', 'tokentray.js'), 'login', 'web', '--no-browser', '--json'], { env: daemon.env, stdio: ['ignore', 'pipe', 'ignore'] });
-    const url = await new Promise<string>((resolve) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        const match = /"url":"([^"]+)"/.exec(chunk);
-        if (match) resolve(match[1]!);
-      });
+    let redirect = '';
+    const interrupted = await tokentrayLines(daemon.env, ['login', 'web', '--no-browser', '--json'], (line, child) => {
+      if (line['event'] !== 'authorize') return;
+      redirect = new URL(String(line['url'])).searchParams.get('redirect_uri')!;
+      child.kill('SIGINT');
     });
-    const redirect = new URL(url).searchParams.get('redirect_uri')!;
-    child.kill('SIGINT');
-    await new Promise((r) => child.once('exit', r));
+    assert.equal(interrupted.signal, 'SIGINT');
     let closed = false;
     for (let i = 0; i < 40 && !closed; i++) {
       closed = await fetch(redirect).then(() => false, () => true);
@@ -125,19 +120,12 @@ describe('the daemon lifecycle', () => {
     const daemon = daemons[0]!;
     const args = ['add', 'Interrupted', '--issuer', op.issuer, '--client-id', op.nativeClient.client_id, '--scope', 'openid offline_access', '--no-browser', '--json'];
     let redirect = '';
-    let child: ChildProcess | undefined;
-    const first = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-      child = spawn(process.execPath, [BIN, ...args], { env: daemon.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-        const match = /"url":"([^"]+)"/.exec(chunk);
-        if (match && !redirect) {
-          redirect = new URL(match[1]!).searchParams.get('redirect_uri')!;
-          child!.kill('SIGINT');
-        }
-      });
-      child.on('exit', (code, signal) => resolve({ code, signal }));
+    const first = await tokentrayLines(daemon.env, args, (line, child) => {
+      if (line['event'] !== 'authorize') return;
+      redirect = new URL(String(line['url'])).searchParams.get('redirect_uri')!;
+      child.kill('SIGINT');
     });
-    assert.deepEqual(first, { code: 130, signal: null }, 'the CLI cleaned up, then exited 128 + SIGINT');
+    assert.deepEqual([first.code, first.signal], [130, null], 'the CLI cleaned up, then exited 128 + SIGINT');
     assert.equal((await tokentray(daemon.env, ['status', 'interrupted'])).code, 6, 'no half-made account');
     assert.equal(await fetch(redirect).then(() => 'open', () => 'closed'), 'closed', 'the loopback listener closed');
     const signingIn: Promise<string>[] = [];
