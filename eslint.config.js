@@ -16,6 +16,12 @@ export default tseslint.config(
     },
   },
   {
+    // The bin entry is CommonJS on purpose (it keeps the tool commands off the ES module loader).
+    files: ['bin/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['shared/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodeBuiltins, runtimeFromShared] }] },
   },

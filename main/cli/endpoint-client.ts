@@ -1,7 +1,8 @@
 // How the CLI reaches the broker: endpoint.json, then HTTP over the Unix socket (or loopback
 // TCP). Kept free of schema libraries and broker code: `tokentray token` must start fast.
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { EXIT } from './exit-codes.ts';
 
@@ -22,13 +23,11 @@ export class CliError extends Error {
   }
 }
 
-// Start-up cost matters here (`tokentray token` runs before every git push). `import 'node:http'`
-// builds an ES module facade that also loads undici (~25 ms); even through require(), node:http
-// costs ~14 ms. So plain calls speak HTTP/1.1 over node:net themselves (the broker always
-// answers them with a Content-Length), and only streaming calls load node:http.
-const require = createRequire(import.meta.url);
-const { connect } = require('node:net') as typeof import('node:net');
-const { readFileSync } = require('node:fs') as typeof import('node:fs');
+// Start-up cost matters here (`tokentray token` runs before every git push). node:http costs
+// ~14 ms to load even from CommonJS, so plain calls speak HTTP/1.1 over node:net themselves
+// (the broker always answers them with a Content-Length), and only streaming calls load
+// node:http. The fast path bundles this file as CommonJS (main/cli/tool-commands.ts), where
+// the node:fs and node:net imports cost no ES module facade.
 
 const EXIT_FOR: Record<string, number> = {
   reauth_required: EXIT.reauthRequired,
@@ -155,7 +154,7 @@ export async function stream(home: string, method: string, path: string, body: u
 }
 
 function send(home: string, endpoint: Endpoint, method: string, path: string, body: unknown): Promise<IncomingMessage> {
-  const { request: httpRequest } = require('node:http') as typeof import('node:http');
+  const { request: httpRequest } = process.getBuiltinModule('node:http');
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const { head, target } = requestHead(endpoint, method, path, payload);
   const where = 'path' in target ? { socketPath: target.path } : target;

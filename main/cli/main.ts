@@ -2,8 +2,8 @@
 import { createRequire } from 'node:module';
 import { resolveHome } from '../core/config.ts';
 import { UsageError } from './args.ts';
-import { CliError } from './endpoint-client.ts';
 import { EXIT } from './exit-codes.ts';
+import { reportError } from './report-error.ts';
 
 const HELP = `tokentray — keeps OAuth 2.0 / OIDC sessions alive and hands valid tokens to local tools
 
@@ -51,8 +51,6 @@ export function version(): string {
 
 async function dispatch(command: string, rest: string[], home: string): Promise<number> {
   switch (command) {
-    case 'token':
-      return (await import('./commands/token.ts')).tokenCommand(home, rest);
     case 'serve':
       return (await import('./commands/serve.ts')).serveCommand(home, rest, version());
     case 'add':
@@ -68,11 +66,7 @@ async function dispatch(command: string, rest: string[], home: string): Promise<
     case 'remove':
       return (await import('./commands/accounts.ts')).removeCommand(home, rest);
     case 'run':
-      return (await import('./commands/integrations.ts')).runCommand(home, rest);
-    case 'git-credential':
-      return (await import('./commands/integrations.ts')).gitCredentialCommand(home, rest);
-    case 'kube-credential':
-      return (await import('./commands/integrations.ts')).kubeCredentialCommand(home, rest);
+      return (await import('./commands/run.ts')).runCommand(home, rest);
     case 'clients':
       return (await import('./commands/clients.ts')).clientsCommand(home, rest);
     default:
@@ -90,23 +84,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  const json = rest.includes('--json');
+  // bin/tokentray.cjs runs these without this module; here for callers of main() itself.
+  const tools = await import('./tool-commands.ts');
+  if (tools.isToolCommand(first)) return tools.runToolCommand(argv);
   try {
     return await dispatch(first, rest, resolveHome());
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`tokentray: ${error.message}\n`);
-      return EXIT.usage;
-    }
-    if (error instanceof CliError) {
-      if (json) process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`);
-      process.stderr.write(`tokentray: ${error.message}\n`);
-      return error.exitCode;
-    }
-    const code = (error as { code?: string }).code;
-    const message = error instanceof Error ? error.message : String(error);
-    if (json) process.stdout.write(`${JSON.stringify({ error: { code: code ?? 'internal', message } })}\n`);
-    process.stderr.write(`tokentray: ${message}\n`);
-    return EXIT.failure;
+    return reportError(error, rest.includes('--json'));
   }
 }
