@@ -161,7 +161,7 @@ describe('broker sign-in flows against the real provider and keychain', () => {
   });
 
   describe('a failed sign-in leaves the previous tokens untouched', () => {
-    test('denied at the provider, a forged callback, and a timeout', async () => {
+    test('denied at the provider, a provider error, a forged callback, and a timeout', async () => {
       const h = await harness({ browser: chromiumOpener(op, 'erin') });
       await h.broker.addAccount({ id: 'keep', name: 'Keep', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
       await h.broker.signIn('keep');
@@ -176,6 +176,35 @@ describe('broker sign-in flows against the real provider and keychain', () => {
       });
       harnesses.push(denied);
       await assert.rejects(denied.broker.signIn('keep'), (e: { code: string; message: string }) => e.code === 'sign_in_failed' && /denied|access_denied/.test(e.message));
+
+      // A provider error: the person signs in, then the token endpoint fails the code exchange;
+      // and a callback that carries error=server_error.
+      const exchangeFails = await brokerHarness(op, {
+        home: h.home,
+        service: h.service,
+        browser: { open: async (url) => { await op.setFault({ mode: '503', retryAfter: 1 }); await op.signIn(url, { login: 'erin' }); } },
+      });
+      harnesses.push(exchangeFails);
+      try {
+        await assert.rejects(exchangeFails.broker.signIn('keep'), { code: 'provider_unavailable' });
+      } finally {
+        await op.setFault(null);
+      }
+      const serverError = await brokerHarness(op, {
+        home: h.home,
+        service: h.service,
+        browser: {
+          open: async (url) => {
+            const authorize = new URL(url);
+            const callback = new URL(authorize.searchParams.get('redirect_uri')!);
+            callback.search = new URLSearchParams({ error: 'server_error', error_description: 'maintenance', state: authorize.searchParams.get('state')! }).toString();
+            assert.equal((await fetch(callback)).status, 400);
+          },
+        },
+      });
+      harnesses.push(serverError);
+      await assert.rejects(serverError.broker.signIn('keep'), (e: { code: string; message: string }) => e.code === 'sign_in_failed' && /server_error.*maintenance/.test(e.message));
+      assert.equal(serverError.broker.view('keep').status, 'valid', 'the account keeps its tokens and its status');
 
       // Forged: a callback with the wrong state gets an error page and causes no token request.
       let forgedStatus = 0;
@@ -195,7 +224,7 @@ describe('broker sign-in flows against the real provider and keychain', () => {
       harnesses.push(forged);
       await assert.rejects(forged.broker.signIn('keep', { timeoutMs: 1500 }), { code: 'sign_in_failed' });
       assert.equal(forgedStatus, 400);
-      assert.equal(op.requests('authorization_code'), codeExchanges, 'no token request for a forged or late callback');
+      assert.equal(op.requests('authorization_code'), codeExchanges + 1, 'one failed code exchange; no token request for an error, a forged or a late callback');
 
       const after = await (await h.restart()).broker.getToken('keep');
       assert.equal(after.accessToken, before.accessToken);

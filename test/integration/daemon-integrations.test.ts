@@ -73,12 +73,12 @@ describe('integrations: git, kubectl, run', () => {
     assert.match(get.stdout, /^username=oauth2\npassword=\S+\n$/);
     const other = await tokentray(daemon.env, ['git-credential', 'get'], 'protocol=https\nhost=github.com\n\n');
     assert.deepEqual([other.code, other.stdout], [0, '']);
-    // A host with a port serves only that port; a bare host serves every port.
-    const pinned = await tokentray(daemon.env, ['add', 'Pinned forge', '--id', 'pinned', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--scope', 'api:read', '--host', 'git.internal.test:8443'], op.confidentialClient.client_secret);
+    // A host with a port serves only that port; a bare host serves every port; a preset names the username.
+    const pinned = await tokentray(daemon.env, ['add', 'Pinned forge', '--id', 'pinned', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--scope', 'api:read', '--host', 'git.internal.test:8443', '--preset', 'github', '--token-endpoint-auth', 'client_secret_basic'], op.confidentialClient.client_secret);
     assert.equal(pinned.code, 0, pinned.stderr);
     const onPort = await tokentray(daemon.env, ['git-credential', 'get'], 'protocol=https\nhost=git.internal.test:8443\n\n');
     const pinnedToken = (await tokentray(daemon.env, ['token', 'pinned'])).stdout.trim();
-    assert.equal(onPort.stdout, `username=oauth2\npassword=${pinnedToken}\n`);
+    assert.equal(onPort.stdout, `username=x-access-token\npassword=${pinnedToken}\n`, 'the GitHub preset names the username GitHub expects');
     for (const elsewhere of ['git.internal.test', 'git.internal.test:9443']) {
       const r = await tokentray(daemon.env, ['git-credential', 'get'], `protocol=https\nhost=${elsewhere}\n\n`);
       assert.deepEqual([r.code, r.stdout], [0, ''], elsewhere);

@@ -1,5 +1,6 @@
 // Credential helpers that git and kubectl run on every use; bundled into the fast path
 // (main/cli/tool-commands.ts), so they import no more than the token command does.
+import { findPreset } from '../../core/oauth/presets.ts';
 import { UsageError } from '../args.ts';
 import { call } from '../endpoint-client.ts';
 import { readStdin } from '../output.ts';
@@ -10,9 +11,6 @@ interface GitAccount {
   hosts: string[];
   provider: { preset: string | null };
 }
-
-/** Usernames providers expect next to an OAuth token over git's HTTPS. */
-const GIT_USERNAMES: Record<string, string> = { github: 'x-access-token', gitlab: 'oauth2' };
 
 function parseCredentialInput(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -44,7 +42,8 @@ export async function gitCredentialCommand(home: string, argv: string[]): Promis
   const account = (body as { accounts: GitAccount[] }).accounts.find((a) => a.hosts.some((p) => hostMatches(p, host)));
   if (!account) return 0; // not ours: git asks the next helper
   const token = await fetchToken(home, account.id);
-  const username = GIT_USERNAMES[account.provider.preset ?? ''] ?? input['username'] ?? 'oauth2';
+  // The username the provider expects next to an OAuth token over git's HTTPS (preset data).
+  const username = findPreset(account.provider.preset ?? undefined)?.gitUsername ?? input['username'] ?? 'oauth2';
   process.stdout.write(`username=${username}\npassword=${token.access_token}\n`);
   return 0;
 }
