@@ -116,6 +116,16 @@ describe('tokentray serve: the HTTP API with curl', () => {
     const exists = await tokentray(daemon.env, ['add', 'Machine', '--token-endpoint', op.tokenEndpoint, '--client-id', 'x', '--flow', 'client-credentials']);
     assert.equal(exists.code, 1);
     assert.match(exists.stderr, /exists already/);
+    const existsOverHttp = await curl([...bearer(), '-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ name: 'Machine', flow: 'client-credentials', tokenEndpoint: op.tokenEndpoint, clientId: 'x' }), `${url}/v1/accounts`]);
+    assert.deepEqual([existsOverHttp.status, code(existsOverHttp)], [409, 'account_exists']);
+    const noSuchAccount = await curl([...bearer(), `${url}/v1/accounts/nobody/token`]);
+    assert.deepEqual([noSuchAccount.status, code(noSuchAccount)], [404, 'account_not_found']);
+    const noSuchRoute = await curl([...bearer(), `${url}/v1/nothing-here`]);
+    assert.deepEqual([noSuchRoute.status, code(noSuchRoute)], [404, 'not_found']);
+    const wrongMethod = await curl([...bearer(), '-X', 'PUT', `${url}/v1/accounts/machine/token`]);
+    assert.deepEqual([wrongMethod.status, code(wrongMethod), wrongMethod.headers['allow']], [405, 'bad_request', 'GET']);
+    const crossSite = await curl([...bearer(), '-H', 'Sec-Fetch-Site: cross-site', `${url}/v1/accounts`]);
+    assert.deepEqual([crossSite.status, code(crossSite)], [403, 'forbidden_origin']);
 
     // 423 locked: refresh goes on, tokens are refused.
     assert.equal((await curl([...bearer(), '-X', 'POST', `${url}/v1/lock`])).status, 200);
