@@ -119,7 +119,10 @@ describe('provider failures', () => {
     assert.equal(op.requests('refresh_token'), attempts);
     // The still-valid access token is served meanwhile.
     assert.ok((await h.broker.getToken('acct')).accessToken);
+    const announced: string[] = [];
+    h.broker.onStatus((c) => announced.push(`${c.previous}→${c.account.status}`));
     await h.broker.reconfigure('acct', (a) => a, { clientSecret: op.confidentialClient.client_secret });
+    assert.deepEqual(announced, ['misconfigured→valid'], 'the fix is announced (the access token is still valid)');
     await h.broker.refresh('acct');
     assert.equal(h.broker.view('acct').status, 'valid');
     assert.equal(op.requests('authorization_code'), signIns, 'no new sign-in');

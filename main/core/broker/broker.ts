@@ -142,7 +142,13 @@ export class Broker {
     const account = await this.#accounts.update(id, (current) => ({ ...change(current), ...(secret !== undefined ? { hasClientSecret: !!secret } : {}) }));
     this.#clients.delete(id);
     this.#engine.runtime(id).attempt = 0;
-    if (account.state.status === 'misconfigured') await this.#book.setState(id, { status: 'valid', lastError: null }, false);
+    if (account.state.status === 'misconfigured') {
+      // Fixed, as far as we can tell: back to what the tokens say, announced like every change;
+      // the next refresh proves it (or says misconfigured again).
+      const record = await this.#vault.read(id);
+      const status = record && this.#validFor(record) > 0 ? 'valid' : 'expired';
+      await this.#book.setState(id, { status, lastError: null }, true);
+    }
     await this.#engine.reevaluate(id);
     return this.view(id);
   }
