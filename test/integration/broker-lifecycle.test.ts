@@ -105,6 +105,17 @@ describe('account lifecycle', () => {
     assert.equal(op.requests('refresh_token'), before + 1);
   });
 
+  test('a broker that died mid-refresh: the next one shows what the tokens say, not refreshing', async () => {
+    const h = await signedIn('crashed');
+    h.broker.stop();
+    await h.accounts.setState('crashed', { status: 'refreshing' }); // what accounts.json says after the crash
+    const before = op.requests('refresh_token');
+    const next = await h.restart();
+    harnesses.push(next);
+    assert.equal(next.broker.view('crashed').status, 'valid', 'the token is still good for 10 minutes');
+    assert.equal(op.requests('refresh_token'), before, 'and it is not refreshed early');
+  });
+
   test('reauth_required → valid by signing in again; every status change is announced', async () => {
     const h = await signedIn('again');
     const seen: Array<[AccountStatus, AccountStatus]> = [];

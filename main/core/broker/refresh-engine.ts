@@ -217,7 +217,9 @@ export class RefreshEngine {
       this.#arm(id, 0);
       return;
     }
-    if (status !== 'valid' && status !== 'refreshing' && valid) await this.#book.setState(id, { status: 'valid' }, true);
+    // 'refreshing' with no refresh in flight is what a broker that died mid-refresh left behind.
+    const stale = status === 'refreshing' && !this.runtime(id).inFlight;
+    if ((status !== 'valid' && status !== 'refreshing') || stale) await this.#book.setState(id, { status: valid ? 'valid' : 'expired' }, true);
     this.#schedule(id, record);
   }
 
