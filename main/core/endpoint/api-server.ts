@@ -96,7 +96,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     return server;
   }
 
-  const tcp = harden(createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, handler(() => tcpPort)));
+  // requireHostHeader: false lets checkHost answer a missing Host with the documented JSON
+  // 400 bad_request (and no-store), instead of Node's own bare 400.
+  const serverOptions = { maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000, requireHostHeader: false };
+  const tcp = harden(createServer(serverOptions, handler(() => tcpPort)));
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(options.port, '127.0.0.1', () => resolve());
@@ -113,7 +116,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       await chmod(dir, 0o700);
       await rm(options.socketPath, { force: true });
     }
-    unix = harden(createServer({ maxHeaderSize: 16 * 1024, connectionsCheckingInterval: 1_000 }, handler(() => null)));
+    unix = harden(createServer(serverOptions, handler(() => null)));
     const previous = process.umask(0o077);
     try {
       await new Promise<void>((resolve, reject) => {
