@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { brokerHarness, eventually, sleep, type Harness } from '../fixtures/broker-harness.ts';
+import { storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -19,6 +20,7 @@ describe('background refresh against the real provider', () => {
   test('3 s access tokens for 30 s: every token served is active, refreshes rotate, no refresh token is reused', async () => {
     const { op, h } = await setUp({ accessTokenTtl: 3, rotateRefreshTokens: true });
     const refreshesBefore = op.requests('refresh_token');
+    const issuedBefore = op.issuedRefreshTokens.length;
     const served = new Set<string>();
     const inactive: string[] = [];
     let calls = 0;
@@ -40,6 +42,11 @@ describe('background refresh against the real provider', () => {
     assert.equal(op.counters.errors['invalid_grant'] ?? 0, 0);
     // A background refresh may be running at this very moment; the account settles on valid.
     await eventually('valid', () => h.broker.view('acct').status === 'valid', 3_000);
+    h.broker.stop(); // no refresh may start while the counts are compared
+    await h.broker.settle();
+    const issued = op.issuedRefreshTokens.slice(issuedBefore);
+    assert.equal(new Set(issued).size, op.requests('refresh_token') - refreshesBefore, 'every refresh rotated the refresh token');
+    assert.equal((await storedRecord(h.service, 'acct'))?.refreshToken, issued.at(-1), 'the keychain holds the newest one');
   });
 
   test('500 concurrent getToken calls on an expired token: exactly one refresh, one new token for all', async () => {
