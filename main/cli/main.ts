@@ -51,6 +51,11 @@ export function version(): string {
 
 async function dispatch(command: string, rest: string[], home: string): Promise<number> {
   switch (command) {
+    case 'token':
+    case 'git-credential':
+    case 'kube-credential':
+      // bin/tokentray.cjs runs these from their bundle without this module; this is for main()'s own callers.
+      return (await import('./tool-commands.ts')).runToolCommand([command, ...rest]);
     case 'serve':
       return (await import('./commands/serve.ts')).serveCommand(home, rest, version());
     case 'add':
@@ -84,9 +89,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return EXIT.ok;
   }
-  // bin/tokentray.cjs runs these without this module; here for callers of main() itself.
-  const tools = await import('./tool-commands.ts');
-  if (tools.isToolCommand(first)) return tools.runToolCommand(argv);
   try {
     return await dispatch(first, rest, resolveHome());
   } catch (error) {
