@@ -1,5 +1,7 @@
-import { open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TokentrayError } from '../../../shared/errors.ts';
 
 export const LOCK_FILE = 'broker.lock';
@@ -13,35 +15,76 @@ function alive(pid: number): boolean {
   }
 }
 
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException).code === code;
+}
+
 /**
- * One broker per data folder (REQUIREMENTS 7, 22): a lock file holding the broker's pid,
- * created exclusively. A lock whose process is gone (a killed broker) is taken over.
+ * One broker per data folder (REQUIREMENTS 7, 22): a lock file holding the broker's pid.
+ *
+ * - It is written whole under a private name, then hard-linked into place: link() fails if the
+ *   lock exists, and nobody ever reads a half-written lock. (With open(…, 'wx') a broker
+ *   starting at the same moment read the empty file, took it for stale, and both ran.)
+ * - A lock whose process is gone (a killed broker) is taken over by one broker at a time: the
+ *   taker holds `broker.lock.takeover` (made the same way), checks the lock is still stale,
+ *   and only then removes it. Without that, two takers could each remove the other's new lock.
  */
 export async function acquireBrokerLock(home: string): Promise<{ release: () => Promise<void> }> {
   const path = join(home, LOCK_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const handle = await open(path, 'wx', 0o600);
-      await handle.writeFile(`${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })}\n`);
-      await handle.sync();
-      await handle.close();
-      return {
-        release: async () => {
-          const owner = await readOwner(path);
-          if (owner === process.pid) await unlink(path).catch(() => undefined);
-        },
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = await readOwner(path);
-      if (owner !== null && owner !== process.pid && alive(owner)) {
-        throw new TokentrayError('broker_running', `a broker (pid ${owner}) is already running for ${home}; stop it first, or use another TOKENTRAY_HOME`);
-      }
-      // Stale: its process is gone (or the file is torn). Take it over.
-      await unlink(path).catch(() => undefined);
-    }
+  const takeover = `${path}.takeover`;
+  const mine = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
+  const handle = await open(mine, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify({ pid: process.pid, startedAt: new Date().toISOString() })}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
-  throw new TokentrayError('broker_running', `could not take the broker lock in ${home}: another broker is starting`);
+  const refuseIfLive = async () => {
+    const owner = await readOwner(path);
+    if (owner !== null && owner !== process.pid && alive(owner)) throw running(owner, home);
+  };
+  try {
+    for (let attempt = 0; attempt < 100; attempt++) {
+      if (await linked(mine, path)) return { release: () => release(path) };
+      await refuseIfLive();
+      // Stale: take it over, one broker at a time.
+      if (await linked(mine, takeover)) {
+        try {
+          await refuseIfLive(); // checked again now that nobody else may remove it
+          await unlink(path).catch((error: unknown) => { if (!isErrno(error, 'ENOENT')) throw error; });
+        } finally {
+          await unlink(takeover).catch(() => undefined);
+        }
+        continue;
+      }
+      // Someone else is taking over; a taker that died mid-way leaves a takeover lock of a dead pid.
+      const taker = await readOwner(takeover);
+      if (taker !== null && !alive(taker)) await unlink(takeover).catch(() => undefined);
+      await sleep(10 + Math.random() * 20);
+    }
+    throw new TokentrayError('broker_running', `could not take the broker lock in ${home}: another broker is starting`);
+  } finally {
+    await unlink(mine).catch(() => undefined);
+  }
+}
+
+async function linked(from: string, to: string): Promise<boolean> {
+  try {
+    await link(from, to);
+    return true;
+  } catch (error) {
+    if (isErrno(error, 'EEXIST')) return false;
+    throw error;
+  }
+}
+
+async function release(path: string): Promise<void> {
+  if ((await readOwner(path)) === process.pid) await unlink(path).catch(() => undefined);
+}
+
+function running(pid: number, home: string): TokentrayError {
+  return new TokentrayError('broker_running', `a broker (pid ${pid}) is already running for ${home}; stop it first, or use another TOKENTRAY_HOME`);
 }
 
 async function readOwner(path: string): Promise<number | null> {
