@@ -4,13 +4,13 @@
 // without starting the ES module loader: measured, that is what brings `tokentray token` from
 // about 1.6 × `node -e 0` to about 1.35 × (bench/token-latency.ts).
 import { resolveHome } from '../core/config.ts';
-import { credentialHelperCommands } from './commands/credential-helpers.ts';
+import { gitCredentialCommand, kubeCredentialCommand } from './commands/credential-helpers.ts';
 import { tokenCommand } from './commands/token.ts';
 import { reportError } from './report-error.ts';
 
 type Command = (home: string, argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { token: tokenCommand, ...credentialHelperCommands };
+const COMMANDS: Record<string, Command> = { token: tokenCommand, 'git-credential': gitCredentialCommand, 'kube-credential': kubeCredentialCommand };
 
 export function isToolCommand(command: string | undefined): boolean {
   return command !== undefined && Object.hasOwn(COMMANDS, command);

@@ -58,8 +58,3 @@ export async function kubeCredentialCommand(home: string, argv: string[]): Promi
   process.stdout.write(`${JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status })}\n`);
   return 0;
 }
-
-export const credentialHelperCommands = {
-  'git-credential': gitCredentialCommand,
-  'kube-credential': kubeCredentialCommand,
-};
