@@ -40,9 +40,11 @@ export async function acquireBrokerLock(home: string): Promise<{ release: () => 
   } finally {
     await handle.close();
   }
-  const refuseIfLive = async () => {
-    const owner = await readOwner(path);
-    if (owner !== null && owner !== process.pid && alive(owner)) throw running(owner, home);
+  /** Throws if a live broker holds the lock; otherwise says whether a (stale) lock file is there. */
+  const refuseIfLive = async (): Promise<boolean> => {
+    const owner = await readLock(path);
+    if (owner !== 'absent' && owner !== null && owner !== process.pid && alive(owner)) throw running(owner, home);
+    return owner !== 'absent';
   };
   try {
     for (let attempt = 0; attempt < 100; attempt++) {
@@ -51,16 +53,18 @@ export async function acquireBrokerLock(home: string): Promise<{ release: () => 
       // Stale: take it over, one broker at a time.
       if (await linked(mine, takeover)) {
         try {
-          await refuseIfLive(); // checked again now that nobody else may remove it
-          await unlink(path).catch((error: unknown) => { if (!isErrno(error, 'ENOENT')) throw error; });
+          // Checked again now that nobody else may remove it. A stale file stays put until we
+          // remove it (linking fails while it exists); an absent one may be taken any moment
+          // by a broker's link(), so then there is nothing to remove.
+          if (await refuseIfLive()) await unlink(path).catch((error: unknown) => { if (!isErrno(error, 'ENOENT')) throw error; });
         } finally {
           await unlink(takeover).catch(() => undefined);
         }
         continue;
       }
       // Someone else is taking over; a taker that died mid-way leaves a takeover lock of a dead pid.
-      const taker = await readOwner(takeover);
-      if (taker !== null && !alive(taker)) await unlink(takeover).catch(() => undefined);
+      const taker = await readLock(takeover);
+      if (typeof taker === 'number' && !alive(taker)) await unlink(takeover).catch(() => undefined);
       await sleep(10 + Math.random() * 20);
     }
     throw new TokentrayError('broker_running', `could not take the broker lock in ${home}: another broker is starting`);
@@ -80,16 +84,23 @@ async function linked(from: string, to: string): Promise<boolean> {
 }
 
 async function release(path: string): Promise<void> {
-  if ((await readOwner(path)) === process.pid) await unlink(path).catch(() => undefined);
+  if ((await readLock(path)) === process.pid) await unlink(path).catch(() => undefined);
 }
 
 function running(pid: number, home: string): TokentrayError {
   return new TokentrayError('broker_running', `a broker (pid ${pid}) is already running for ${home}; stop it first, or use another TOKENTRAY_HOME`);
 }
 
-async function readOwner(path: string): Promise<number | null> {
+/** The pid in a lock file, null when it holds no valid pid, 'absent' when there is no file. */
+async function readLock(path: string): Promise<number | null | 'absent'> {
+  let text: string;
   try {
-    const { pid } = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown };
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return isErrno(error, 'ENOENT') ? 'absent' : null;
+  }
+  try {
+    const { pid } = JSON.parse(text) as { pid?: unknown };
     return typeof pid === 'number' && Number.isInteger(pid) && pid > 0 ? pid : null;
   } catch {
     return null;
