@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import { AsyncEntry } from '@napi-rs/keyring';
+import { fork, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { withDeadline } from '../deadline.ts';
 import type { SecretStore } from './secret-store.ts';
@@ -14,11 +15,78 @@ export interface KeychainStoreOptions {
   service: string;
   platform?: NodeJS.Platform;
   timeoutMs?: number;
+  /** How the keychain process is started (default: a Node child process). */
+  spawnWorker?: KeychainWorkerFactory;
+}
+
+/** What a keychain call sends to the keychain process, and what it answers. */
+interface WorkerRequest {
+  id: number;
+  op: 'get' | 'set' | 'delete';
+  name: string;
+  value?: string;
+}
+const workerReplySchema = z.union([
+  z.strictObject({ id: z.number().int(), ok: z.literal(true), value: z.union([z.string(), z.boolean(), z.null()]) }),
+  z.strictObject({ id: z.number().int(), ok: z.literal(false), message: z.string() }),
+]);
+
+/**
+ * The channel to the keychain process. The default forks `keychain-worker` with this Node; the
+ * Electron shell, where `RunAsNode` is fused off, passes one made with `utilityProcess.fork`.
+ */
+export interface KeychainWorker {
+  /** The process's id, where it has one (diagnostics and tests). */
+  readonly pid: number | undefined;
+  send(message: WorkerRequest | { cancel: number }): void;
+  onMessage(listener: (message: unknown) => void): void;
+  onExit(listener: (reason: string) => void): void;
+  /** Whether the worker keeps the broker's event loop alive (only while a call is open). */
+  ref(active: boolean): void;
+  kill(): void;
+}
+
+export type KeychainWorkerFactory = (service: string) => KeychainWorker;
+
+const workerFile = fileURLToPath(new URL(`./keychain-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+
+export const forkKeychainWorker: KeychainWorkerFactory = (service) => {
+  // --expose-gc: the worker collects dropped entries, which closes their D-Bus connections.
+  // Its stderr is the broker's (it writes there only if it crashes; a pipe would hold the event loop).
+  const child = fork(workerFile, [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
+  return {
+    pid: child.pid,
+    send: (message) => { if (child.connected) child.send(message); },
+    onMessage: (listener) => { child.on('message', listener); },
+    onExit: (listener) => {
+      child.on('error', (error) => listener(`the keychain process failed: ${error.message}`));
+      child.on('exit', (code, signal) => listener(`the keychain process exited (${signal ?? `code ${code}`})`));
+    },
+    ref: (active) => {
+      if (active) { child.ref(); child.channel?.ref(); } else { child.unref(); child.channel?.unref(); }
+    },
+    kill: () => { child.kill('SIGKILL'); },
+  };
+};
+
+/** A call the keychain process has not answered for this long means it is stuck: it is replaced. */
+const STUCK_AFTER_MS = 15_000;
+
+interface OpenCall {
+  resolve: (value: string | boolean | null) => void;
+  reject: (error: Error) => void;
+  sentAt: number;
 }
 
 /**
- * The OS keychain through `@napi-rs/keyring`. On Linux it is pinned to the Secret Service, so
- * it never falls back silently to the kernel keyring, which forgets everything on logout.
+ * The OS keychain through `@napi-rs/keyring`, pinned to the Secret Service on Linux, so it
+ * never falls back silently to the kernel keyring, which forgets everything on logout.
+ *
+ * Every call goes to one keychain process (see keychain-worker.ts): the broker holds one pipe
+ * to it and no D-Bus connection of its own; the process keeps a small, bounded number of
+ * connections. A process that dies is replaced on the next call; one that stops answering for
+ * STUCK_AFTER_MS is killed and replaced. Calls on one item run in the order they were made, and
+ * a call whose deadline passed before it started is cancelled, never run late.
  */
 export class KeychainStore implements SecretStore {
   readonly label: string;
@@ -27,7 +95,10 @@ export class KeychainStore implements SecretStore {
   readonly #service: string;
   readonly #platform: NodeJS.Platform;
   readonly #timeoutMs: number;
-  readonly #entries = new Map<string, AsyncEntry>();
+  readonly #spawn: KeychainWorkerFactory;
+  #worker: KeychainWorker | null = null;
+  readonly #open = new Map<number, OpenCall>();
+  #nextId = 1;
   /** Native calls not yet answered, including those that outlived their deadline. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #busChecked = false;
@@ -36,60 +107,114 @@ export class KeychainStore implements SecretStore {
     this.#service = options.service;
     this.#platform = options.platform ?? process.platform;
     this.#timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+    this.#spawn = options.spawnWorker ?? forkKeychainWorker;
     this.maxSecretBytes = this.#platform === 'win32' ? WINDOWS_MAX_SECRET_BYTES : null;
     this.label = { darwin: 'macOS Keychain', win32: 'Windows Credential Manager' }[this.#platform as string] ?? 'Secret Service';
   }
 
+  /** The keychain process's pid while one runs. */
+  get workerPid(): number | undefined {
+    return this.#worker?.pid;
+  }
+
   async get(name: string): Promise<string | null> {
-    const bytes = await this.#call('read', name, (entry, signal) => entry.getSecret(signal));
-    return bytes === null ? null : Buffer.from(bytes).toString('utf8');
+    const value = await this.#call('read', { op: 'get', name });
+    return typeof value === 'string' ? value : null;
   }
 
   async set(name: string, value: string): Promise<void> {
-    await this.#call('write', name, (entry, signal) => entry.setSecret(Buffer.from(value, 'utf8'), signal));
+    await this.#call('write', { op: 'set', name, value });
   }
 
   async delete(name: string): Promise<boolean> {
-    return this.#call('delete', name, (entry, signal) => entry.deleteCredential(signal));
+    return (await this.#call('delete', { op: 'delete', name })) === true;
   }
 
-  async #call<T>(what: string, name: string, op: (entry: AsyncEntry, signal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call(what: string, request: Omit<WorkerRequest, 'id'>): Promise<string | boolean | null> {
     try {
       return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => {
         const call = (async () => {
           await this.#checkBus();
-          return op(this.#entry(name), signal);
+          return this.#send(request, signal);
         })();
         this.#inFlight.add(call);
         void call.then(() => this.#inFlight.delete(call), () => this.#inFlight.delete(call));
         return call;
       });
     } catch (error) {
-      throw toKeychainError(error, `${what} of keychain item "${name}" failed`, this.label);
+      throw toKeychainError(error, `${what} of keychain item "${request.name}" failed`, this.label);
+    }
+  }
+
+  #send(request: Omit<WorkerRequest, 'id'>, signal: AbortSignal): Promise<string | boolean | null> {
+    this.#checkStuck();
+    const worker = this.#ensureWorker();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#open.set(id, { resolve, reject, sentAt: Date.now() });
+      worker.ref(true);
+      worker.send({ id, ...request });
+      // Past its deadline a call that has not started is dropped by the worker, never run late.
+      signal.addEventListener('abort', () => { worker.send({ cancel: id }); this.#checkStuck(); }, { once: true });
+    });
+  }
+
+  #ensureWorker(): KeychainWorker {
+    if (this.#worker) return this.#worker;
+    const worker = this.#spawn(this.#service);
+    this.#worker = worker;
+    worker.onMessage((message) => this.#answer(message));
+    worker.onExit((reason) => this.#lost(worker, reason));
+    return worker;
+  }
+
+  #answer(message: unknown): void {
+    const reply = workerReplySchema.safeParse(message);
+    if (!reply.success) return;
+    const call = this.#open.get(reply.data.id);
+    if (!call) return; // a cancelled call the worker had already started
+    this.#open.delete(reply.data.id);
+    if (reply.data.ok) call.resolve(reply.data.value);
+    else call.reject(new Error(reply.data.message));
+    if (this.#open.size === 0) this.#worker?.ref(false);
+  }
+
+  /** The worker is gone: every open call fails, and the next call starts a new worker. */
+  #lost(worker: KeychainWorker, reason: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = null;
+    const calls = [...this.#open.values()];
+    this.#open.clear();
+    for (const call of calls) call.reject(new TokentrayError('keychain_unavailable', reason, { retryable: true }));
+  }
+
+  /** A call open for STUCK_AFTER_MS: the worker is wedged (e.g. in a D-Bus connect); replace it. */
+  #checkStuck(): void {
+    if (this.#open.size === 0) return;
+    const oldest = Math.min(...[...this.#open.values()].map((call) => call.sentAt));
+    if (this.#worker && Date.now() - oldest > STUCK_AFTER_MS) {
+      const worker = this.#worker;
+      this.#lost(worker, `the keychain process did not answer for ${Math.round(STUCK_AFTER_MS / 1000)} s and was restarted`);
+      worker.kill();
     }
   }
 
   async settle(maxMs: number): Promise<void> {
-    if (this.#inFlight.size === 0) return;
+    if (this.#inFlight.size === 0 && this.#open.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); });
-    await Promise.race([Promise.allSettled([...this.#inFlight]), cap]);
+    const answered = new Promise<void>((resolve) => {
+      const poll = (): void => { if (this.#open.size === 0) resolve(); else setTimeout(poll, 10).unref(); };
+      poll();
+    });
+    await Promise.race([Promise.allSettled([...this.#inFlight]).then(() => answered), cap]);
     clearTimeout(timer);
-  }
-
-  #entry(name: string): AsyncEntry {
-    let entry = this.#entries.get(name);
-    if (!entry) {
-      entry = new AsyncEntry(this.#service, name, { linux: { store: 'secret-service' } });
-      this.#entries.set(name, entry);
-    }
-    return entry;
   }
 
   /**
    * The keyring's constructor connects to D-Bus synchronously: on a bus that accepts the
-   * connection and never answers it blocks the whole event loop, where no timeout can reach.
-   * So on Linux we first ask the Secret Service for a ping from a child process we can kill.
+   * connection and never answers it blocks the keychain process. So on Linux we first ask the
+   * Secret Service for a ping from a child process we can kill, and say why in plain words.
    */
   async #checkBus(): Promise<void> {
     if (this.#platform !== 'linux' || this.#busChecked) return;
