@@ -84,6 +84,14 @@ export class RecordStore {
     const limit = this.#store.maxSecretBytes;
     const inline = JSON.stringify({ tt: 1, gen, sha256: digest, inline: payload } satisfies Header);
 
+    // Without a size limit (the Secret Service, macOS) and over an inline record, no chunk can be
+    // left over: the one `set` is the whole write, with no sweep before it (each sweep asks the
+    // keychain about an item name it has never seen, which costs a new connection).
+    const nothingToSweep = limit === null && previous !== null && 'inline' in previous;
+    if (nothingToSweep) {
+      await this.#store.set(accountId, inline);
+      return gen;
+    }
     if (limit === null || inline.length <= limit) {
       await this.#sweep(accountId, gen, 0); // leftovers of an earlier failed chunked write
       await this.#store.set(accountId, inline);
