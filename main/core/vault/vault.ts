@@ -76,6 +76,11 @@ export class Vault {
 
   /** The account's record, or null. Throws `keychain_unavailable` if only the keychain could tell. */
   read(accountId: string): Promise<TokenRecord | null> {
+    // Tokens held in memory never wait for the keychain (REQUIREMENTS 21): not even behind a
+    // write of the same account that the keychain is slow to answer. Memory is set before every
+    // write is sent, so it always holds the newest record.
+    const held = this.#pendingDeletes.has(accountId) ? undefined : this.#memory.get(accountId);
+    if (held) return Promise.resolve(held);
     return this.#serial(accountId, async () => {
       if (this.#pendingDeletes.has(accountId)) return null;
       const cached = this.#memory.get(accountId);
