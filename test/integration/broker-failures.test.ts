@@ -134,7 +134,7 @@ describe('provider failures', () => {
     const { op, h } = await setUp({ accessTokenTtl: 600 }, { store: (real) => (faulty = new FaultyStore(real)) });
     const rt = await storedRefreshToken(h);
     faulty.sets = 0;
-    faulty.failAt = 0; // the next keychain write fails once
+    faulty.refusing = true; // keychain writes fail (and retries too) until the checks below are done
     const seenPersisted: boolean[] = [];
     h.broker.onStatus((c) => seenPersisted.push(c.account.persisted));
     await h.broker.refresh('acct');
@@ -144,6 +144,7 @@ describe('provider failures', () => {
     assert.ok(inMemory && inMemory !== rt, 'the new refresh token is kept in memory');
     const served = await h.broker.getToken('acct');
     assert.equal((await op.introspect(served.accessToken)).active, true);
+    faulty.refusing = false;
     await eventually('the write is retried', async () => (await storedRefreshToken(h)) === inMemory, 5_000);
     await eventually('persisted again', () => h.broker.view('acct').persisted, 2_000);
     await h.broker.refresh('acct');

@@ -5,9 +5,8 @@ import { chunkName } from '../../main/core/vault/record-store.ts';
 import { Vault } from '../../main/core/vault/vault.ts';
 import { TokentrayError } from '../../shared/errors.ts';
 import type { SecretStore } from '../../main/core/vault/secret-store.ts';
-import type { TokenRecordInput } from '../../main/core/vault/token-record.ts';
-import { canary, canaryJwt } from '../fixtures/canary.ts';
-import { FaultyStore, LimitedStore, privateService, realKeychain, secretToolAccounts } from '../fixtures/keychain.ts';
+import { canary } from '../fixtures/canary.ts';
+import { FaultyStore, LimitedStore, privateService, realKeychain, recordOfSize, secretToolAccounts } from '../fixtures/keychain.ts';
 import { capturingLogger } from '../fixtures/logs.ts';
 
 const WINDOWS_LIMIT = 2560;
@@ -16,21 +15,6 @@ const services: string[] = [];
 function vaultOn(store: SecretStore) {
   const log = capturingLogger();
   return { vault: new Vault({ store, logger: log.logger, redactor: log.redactor }), log };
-}
-
-/** A record whose serialised size is close to `bytes`. */
-function recordOfSize(bytes: number): TokenRecordInput {
-  const share = Math.max(8, Math.floor((bytes - 400) / 3));
-  return {
-    tokenType: 'Bearer',
-    accessToken: canaryJwt(share),
-    accessTokenExpiresAt: '2030-01-01T00:00:00.000Z',
-    refreshToken: canary('refresh', share),
-    refreshTokenExpiresAt: '2031-01-01T00:00:00.000Z',
-    idToken: canaryJwt(share),
-    scopes: ['openid', 'offline_access', 'é-scope'],
-    clientSecret: canary('secret', 24),
-  };
 }
 
 function newService(label: string): string {
