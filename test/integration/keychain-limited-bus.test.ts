@@ -21,8 +21,8 @@ test('on a bus limited to 64 connections per user, 300 accounts all end persiste
   const { stdout } = await run('dbus-run-session', [`--config-file=${join(dir, 'session.conf')}`, '--', 'bash', 'scripts/with-keyring.sh', process.execPath, 'test/fixtures/limited-bus-accounts.ts', '300'], { env, encoding: 'utf8', timeout: 200_000, maxBuffer: 16 * 1024 * 1024 });
   const line = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   assert.ok(line, `the run printed no result:\n${stdout}`);
-  const result = JSON.parse(line) as { accounts: number; persisted: number; notPersisted: string[]; busPeak: number; lastError: string | null };
-  console.log(`# 300 accounts on a 64-connection bus: ${result.persisted} persisted, keychain held at most ${result.busPeak} bus connections`);
+  const result = JSON.parse(line) as { slowWrites: number; accounts: number; persisted: number; notPersisted: string[]; busPeak: number; lastError: string | null };
+  console.log(`# 300 accounts on a 64-connection bus: ${result.persisted} persisted (${result.slowWrites} after a retry), keychain held at most ${result.busPeak} bus connections`);
   assert.equal(result.accounts, 300);
   assert.deepEqual(result.notPersisted, [], `not persisted (last keychain error: ${result.lastError})`);
   assert.ok(result.busPeak <= 21, `the keychain held ${result.busPeak} bus connections`);

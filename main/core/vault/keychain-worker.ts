@@ -42,6 +42,12 @@ let running = 0;
 let droppedSinceGc = 0;
 /** Entries by item name, least recently used first (a Map keeps insertion order). */
 const entries = new Map<string, AsyncEntry>();
+/**
+ * Entries with a call running, held here until it is answered: if a GC collected one mid-call,
+ * its connection would close with a request open, and gnome-keyring aborts when a client leaves
+ * mid-request (https://github.com/basecamp/hey-cli/issues/352).
+ */
+const inUse = new Set<AsyncEntry>();
 
 function entryFor(name: string): AsyncEntry {
   let entry = entries.get(name);
@@ -115,6 +121,15 @@ async function run(request: Request): Promise<void> {
 
 async function call(request: Request): Promise<string | boolean | null> {
   const entry = entryFor(request.name);
+  inUse.add(entry);
+  try {
+    return await callOn(entry, request);
+  } finally {
+    inUse.delete(entry);
+  }
+}
+
+async function callOn(entry: AsyncEntry, request: Request): Promise<string | boolean | null> {
   switch (request.op) {
     case 'get': {
       const bytes = await entry.getSecret();
