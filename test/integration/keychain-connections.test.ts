@@ -73,8 +73,14 @@ describe('keychain connections stay bounded', () => {
     }
     const peak = worst(samples);
     console.log(`# ${counted.sets} keychain writes in ${round} rounds: descriptors ${before.fds} -> peak ${peak.fds}, bus connections ${before.bus} -> peak ${peak.bus}`);
-    assert.ok(peak.fds - before.fds <= 8, `descriptors grew from ${before.fds} to ${peak.fds}`);
-    assert.ok(peak.bus <= 21, `the keychain held up to ${peak.bus} bus connections (bound: 8 recent + 4 running + 8 awaiting collection, + 1)`);
+    // The keychain process may hold up to 24 connections (8 recent, 4 running, 12 awaiting collection),
+    // whatever the number of writes: the growth is that constant, and the second half adds nothing.
+    assert.ok(peak.fds - before.fds <= 26, `descriptors grew from ${before.fds} to ${peak.fds}`);
+    const half = Math.floor(samples.length / 2);
+    const firstHalf = worst(samples.slice(0, half));
+    const secondHalf = worst(samples.slice(half));
+    assert.ok(secondHalf.fds <= firstHalf.fds + 4, `descriptors kept growing: peak ${firstHalf.fds} in the first half, ${secondHalf.fds} in the second`);
+    assert.ok(peak.bus <= 25, `the keychain held up to ${peak.bus} bus connections (bound: 8 recent, 4 running, 8 + 4 awaiting collection, + 1)`);
     assert.equal(real.workerPid, worker, 'one keychain process did all of it');
 
     for (const [id, refreshToken] of last) {
@@ -122,8 +128,8 @@ describe('keychain connections stay bounded', () => {
     assert.ok(refreshes >= 1_500, `only ${refreshes} refreshes`);
     assert.deepEqual(inactive, [], 'every token served was active at the provider');
     assert.deepEqual([...notPersisted], [], 'every account stayed persisted');
-    assert.ok(peak.fds - before.fds <= 12, `descriptors grew from ${before.fds} to ${peak.fds}`);
-    assert.ok(peak.bus <= 21, `up to ${peak.bus} bus connections`);
+    assert.ok(peak.fds - before.fds <= 26, `descriptors grew from ${before.fds} to ${peak.fds}`);
+    assert.ok(peak.bus <= 25, `up to ${peak.bus} bus connections`);
 
     h.broker.stop();
     await h.broker.settle();

@@ -10,8 +10,8 @@
 // used entries are kept (a connection costs a handshake and a key exchange, so a record's
 // header and chunks reuse theirs), at most MAX_CONCURRENT calls run at once, and after every
 // GC_EVERY dropped entries the process runs a full GC, which closes their connections: the
-// connection count stays below RECENT + MAX_CONCURRENT + GC_EVERY whatever the number of
-// accounts, refreshes or tools.
+// connection count stays within RECENT + MAX_CONCURRENT + GC_EVERY + MAX_CONCURRENT (entries
+// held by a running call outlive one GC) whatever the number of accounts, refreshes or tools.
 // Self-contained on purpose (no project imports): it starts fast.
 import { AsyncEntry } from '@napi-rs/keyring';
 
