@@ -1,33 +1,18 @@
 // The keychain over a long life: however many writes, accounts, refreshes or tool connections,
 // the broker's descriptors and its D-Bus connections stay bounded, and every write lands.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { Vault } from '../../main/core/vault/vault.ts';
-import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import { brokerHarness, eventually, sleep } from '../fixtures/broker-harness.ts';
 import { curl, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
-import { LimitedStore, privateService, realKeychain, recordOfSize, secretToolAccounts, storedRecord } from '../fixtures/keychain.ts';
+import { FaultyStore, LimitedStore, privateService, realKeychain, recordOfSize, secretToolAccounts, storedRecord } from '../fixtures/keychain.ts';
 import { capturingLogger } from '../fixtures/logs.ts';
-import { busConnections, childPids, descriptorCount } from '../fixtures/process-resources.ts';
+import { busConnections, descriptorCount, keychainWorkerPids } from '../fixtures/process-resources.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => { for (const c of cleanup.reverse()) await c().catch(() => undefined); });
-
-/** Counts the item writes that reach the keychain. */
-class CountingStore implements SecretStore {
-  readonly inner: SecretStore;
-  sets = 0;
-  constructor(inner: SecretStore) { this.inner = inner; }
-  get label() { return this.inner.label; }
-  get persistent() { return this.inner.persistent; }
-  get maxSecretBytes() { return this.inner.maxSecretBytes; }
-  get(name: string) { return this.inner.get(name); }
-  set(name: string, value: string) { this.sets++; return this.inner.set(name, value); }
-  delete(name: string) { return this.inner.delete(name); }
-}
 
 interface Sample { fds: number; bus: number }
 
@@ -44,7 +29,7 @@ describe('keychain connections stay bounded', () => {
   test('2,000 keychain writes through the vault (100 B inline, 16 KB in 2,560-byte chunks): descriptors and bus connections grow by a small constant', async () => {
     const service = privateService('fds');
     const real = realKeychain(service);
-    const counted = new CountingStore(real);
+    const counted = new FaultyStore(real); // injects nothing here: it counts the item writes
     const log = capturingLogger();
     const small = new Vault({ store: counted, logger: log.logger, redactor: log.redactor });
     const chunked = new Vault({ store: new LimitedStore(counted, 2560), logger: log.logger, redactor: log.redactor });
@@ -102,7 +87,7 @@ describe('keychain connections stay bounded', () => {
     }
     assert.equal(h.vault.status().keychain, 'Secret Service');
     await sleep(5_000); // let the refresh rhythm and the provider's connection pool settle
-    const worker = childPids(process.pid).find(isKeychainWorker);
+    const worker = keychainWorkerPids(process.pid)[0];
     assert.ok(worker, 'the keychain process runs');
     const pids = [process.pid, worker];
     const before = await sample(pids);
@@ -194,7 +179,7 @@ describe('keychain connections stay bounded', () => {
     cleanup.push(() => op.close(), () => daemon.cleanup());
     const added = await tokentray(daemon.env, ['add', 'frozen', '--issuer', op.issuer, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--scope', 'api:read', '--json'], op.confidentialClient.client_secret);
     assert.equal(added.code, 0, added.stdout + added.stderr);
-    const worker = childPids(daemon.pid).find(isKeychainWorker);
+    const worker = keychainWorkerPids(daemon.pid)[0];
     assert.ok(worker, 'the broker runs its keychain process');
     const auth = ['-H', `Authorization: Bearer ${daemon.key}`];
     const view = async () => (await curl(['--max-time', '3', ...auth, `${daemon.url}/v1/accounts/frozen`])).json as { persisted: boolean; status: string };
@@ -220,7 +205,7 @@ describe('keychain connections stay bounded', () => {
       assert.ok(sawNotPersisted, 'the account reported persisted: false while its refreshed tokens could not be written');
       // No SIGCONT: a keychain process that stays stuck is replaced, and the pending write lands.
       await eventually('persisted again with a new keychain process', async () => (await view()).persisted, 45_000, 500);
-      assert.notEqual(childPids(daemon.pid).find(isKeychainWorker), worker, 'the stuck process was replaced');
+      assert.notEqual(keychainWorkerPids(daemon.pid)[0], worker, 'the stuck process was replaced');
     } finally {
       try { process.kill(worker, 'SIGCONT'); } catch { /* already replaced and gone */ }
     }
@@ -229,11 +214,3 @@ describe('keychain connections stay bounded', () => {
     assert.ok(performance.now() - stopped < 5_000, 'SIGTERM ended the broker within 5 s');
   });
 });
-
-function isKeychainWorker(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('keychain-worker');
-  } catch {
-    return false;
-  }
-}

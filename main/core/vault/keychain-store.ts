@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { withDeadline } from '../deadline.ts';
+import type { KeychainMessage, KeychainRequest } from './keychain-worker.ts';
 import type { SecretStore } from './secret-store.ts';
 
 /** Every keychain call answers within this, or the keychain counts as unavailable. */
@@ -19,13 +20,7 @@ export interface KeychainStoreOptions {
   spawnWorker?: KeychainWorkerFactory;
 }
 
-/** What a keychain call sends to the keychain process, and what it answers. */
-interface WorkerRequest {
-  id: number;
-  op: 'get' | 'set' | 'delete';
-  name: string;
-  value?: string;
-}
+/** What the keychain process answers to a KeychainRequest. */
 const workerReplySchema = z.union([
   z.strictObject({ id: z.number().int(), ok: z.literal(true), value: z.union([z.string(), z.boolean(), z.null()]) }),
   z.strictObject({ id: z.number().int(), ok: z.literal(false), message: z.string() }),
@@ -38,7 +33,7 @@ const workerReplySchema = z.union([
 export interface KeychainWorker {
   /** The process's id, where it has one (diagnostics and tests). */
   readonly pid: number | undefined;
-  send(message: WorkerRequest | { cancel: number }): void;
+  send(message: KeychainMessage): void;
   onMessage(listener: (message: unknown) => void): void;
   onExit(listener: (reason: string) => void): void;
   /** Whether the worker keeps the broker's event loop alive (only while a call is open). */
@@ -130,7 +125,7 @@ export class KeychainStore implements SecretStore {
     return (await this.#call('delete', { op: 'delete', name })) === true;
   }
 
-  async #call(what: string, request: Omit<WorkerRequest, 'id'>): Promise<string | boolean | null> {
+  async #call(what: string, request: Omit<KeychainRequest, 'id'>): Promise<string | boolean | null> {
     try {
       return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => {
         const call = (async () => {
@@ -146,7 +141,7 @@ export class KeychainStore implements SecretStore {
     }
   }
 
-  #send(request: Omit<WorkerRequest, 'id'>, signal: AbortSignal): Promise<string | boolean | null> {
+  #send(request: Omit<KeychainRequest, 'id'>, signal: AbortSignal): Promise<string | boolean | null> {
     this.#checkStuck();
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
@@ -199,15 +194,12 @@ export class KeychainStore implements SecretStore {
     }
   }
 
+  /** Every call stays in #inFlight until the worker answers it (a cancelled one too) or is lost. */
   async settle(maxMs: number): Promise<void> {
-    if (this.#inFlight.size === 0 && this.#open.size === 0) return;
+    if (this.#inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); });
-    const answered = new Promise<void>((resolve) => {
-      const poll = (): void => { if (this.#open.size === 0) resolve(); else setTimeout(poll, 10).unref(); };
-      poll();
-    });
-    await Promise.race([Promise.allSettled([...this.#inFlight]).then(() => answered), cap]);
+    await Promise.race([Promise.allSettled([...this.#inFlight]), cap]);
     clearTimeout(timer);
   }
 

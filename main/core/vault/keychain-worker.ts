@@ -12,20 +12,22 @@
 // GC_EVERY dropped entries the process runs a full GC, which closes their connections: the
 // connection count stays within RECENT + MAX_CONCURRENT + GC_EVERY + MAX_CONCURRENT (entries
 // held by a running call outlive one GC) whatever the number of accounts, refreshes or tools.
-// Self-contained on purpose (no project imports): it starts fast.
+// Self-contained on purpose (no project imports at run time): it starts fast.
 import { AsyncEntry } from '@napi-rs/keyring';
 
 const RECENT = 8;
 const MAX_CONCURRENT = 4;
 const GC_EVERY = 8;
 
-interface Request {
+/** What the broker sends: a keychain call, or the cancellation of one (keychain-store.ts). */
+export interface KeychainRequest {
   id: number;
   op: 'get' | 'set' | 'delete';
   name: string;
   value?: string;
 }
-type Message = Request | { cancel: number };
+export type KeychainMessage = KeychainRequest | { cancel: number };
+type Request = KeychainRequest;
 
 const service = process.argv[2];
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -62,7 +64,7 @@ function entryFor(name: string): AsyncEntry {
   return entry;
 }
 
-process.on('message', (message: Message) => {
+process.on('message', (message: KeychainMessage) => {
   if ('cancel' in message) {
     cancelled.add(message.cancel);
   } else {
