@@ -1,29 +1,30 @@
 import { z } from 'zod';
-import { ACCOUNT_STATUSES } from './status.ts';
+import type { AccountView } from './account-view.ts';
+import { BROKER_CALLS, type BrokerCall } from './broker-api.ts';
+import { ERROR_CODES } from './errors.ts';
 
 /**
- * The whole IPC contract between the desktop shell and the renderer, in one place: handler and
- * bridge types derive from it, so a channel cannot drift between the two sides.
+ * The IPC contract between the desktop shell and the window is BrokerApi itself: one
+ * channel per call, named after it, plus one for events. The channel list derives from
+ * the contract, so the preload bridge, the main-side handlers and web mode cannot drift.
  */
-export const accountSummarySchema = z.strictObject({
-  id: z.string(),
-  name: z.string(),
-  status: z.enum(ACCOUNT_STATUSES),
-  flow: z.string(),
-  accessTokenExpiresAt: z.string().nullable(),
-  persisted: z.boolean(),
-});
-export type AccountSummary = z.infer<typeof accountSummarySchema>;
+export const IPC_CALL_CHANNELS = BROKER_CALLS.map((call) => `broker:${call}` as const);
+export const IPC_EVENT_CHANNEL = 'broker:event';
+export const ipcChannel = (call: BrokerCall): `broker:${BrokerCall}` => `broker:${call}`;
 
-export const ipcContract = {
-  'accounts:list': { request: z.tuple([]), response: z.array(accountSummarySchema) },
-} as const;
-
-export type IpcChannel = keyof typeof ipcContract;
-export type IpcRequest<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['request']>;
-export type IpcResponse<C extends IpcChannel> = z.infer<(typeof ipcContract)[C]['response']>;
+/** Errors cross IPC as values (Electron flattens thrown errors into strings). */
+export const ipcAnswerSchema = z.union([
+  z.strictObject({ ok: z.literal(true), value: z.unknown() }),
+  z.strictObject({ ok: z.literal(false), error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+]);
+export type IpcAnswer = z.infer<typeof ipcAnswerSchema>;
 
 /** What preload exposes on `window.tokentray`. */
 export interface BrokerBridge {
-  listAccounts(): Promise<AccountSummary[]>;
+  call(call: BrokerCall, input: unknown): Promise<IpcAnswer>;
+  /** Hears broker events until the returned function is called. */
+  subscribe(listener: (event: unknown) => void): () => void;
 }
+
+/** What the tray shows of an account. */
+export type AccountSummary = Pick<AccountView, 'id' | 'name' | 'status' | 'flow' | 'accessTokenExpiresAt' | 'persisted'>;

@@ -31,6 +31,8 @@ Commands:
   kube-credential <account>              print a kubectl ExecCredential
   clients [list|approve ID [--account A]...|deny ID|revoke ID] [--json]
                                          local tools that hold a key
+  lock, unlock                           refuse every token request until unlocked (tools exit 7)
+  open [--no-browser] [--json]           open the window of the running broker in a browser
 
 Options:
   -h, --help       show this help
@@ -72,6 +74,11 @@ async function dispatch(command: string, rest: string[], home: string): Promise<
       return (await import('./commands/accounts.ts')).removeCommand(home, rest);
     case 'run':
       return (await import('./commands/run.ts')).runCommand(home, rest);
+    case 'open':
+      return (await import('./commands/window.ts')).openCommand(home, rest);
+    case 'lock':
+    case 'unlock':
+      return (await import('./commands/window.ts')).lockCommand(home, rest, command === 'lock');
     case 'clients':
       return (await import('./commands/clients.ts')).clientsCommand(home, rest);
     default:

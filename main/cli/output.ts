@@ -1,4 +1,6 @@
 // Small output helpers shared by the commands (no schema library: the CLI starts fast).
+import { ERROR_HELP } from '../../shared/error-help.ts';
+import type { ErrorCode } from '../../shared/errors.ts';
 export interface AccountLike {
   id: string;
   name: string;
@@ -50,7 +52,11 @@ export function accountDetails(a: AccountLike): string {
     `  hosts:           ${a.hosts.join(' ') || '—'}`,
     `  persisted:       ${a.persisted ? 'yes (OS keychain)' : 'NO — tokens are in memory only; the keychain is unavailable'}`,
   ];
-  if (a.lastError) lines.push(`  last error:      ${a.lastError.code}: ${a.lastError.message}`);
+  if (a.lastError) {
+    lines.push(`  last error:      ${a.lastError.code}: ${a.lastError.message}`);
+    const help = ERROR_HELP[a.lastError.code as ErrorCode] as { fix: string } | undefined;
+    if (help) lines.push(`  what to do:      ${help.fix}`);
+  }
   return lines.join('\n');
 }
 

@@ -10,7 +10,7 @@ import { registerIpc } from './ipc.ts';
 import { createTray } from './tray.ts';
 import { createMainWindow } from './window.ts';
 
-const indexFile = fileURLToPath(new URL('../../../renderer/index.html', import.meta.url));
+const indexFile = fileURLToPath(new URL('../../ui/index.html', import.meta.url));
 const preloadFile = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 
 async function start(): Promise<void> {
@@ -43,7 +43,7 @@ async function start(): Promise<void> {
     }
     window = createMainWindow(indexFile, preloadFile);
   };
-  registerIpc({ 'accounts:list': async () => summaries() }, () => (window && !window.isDestroyed() ? window.webContents : null), new URL('../../../renderer/', import.meta.url).href);
+  registerIpc(runtime.service, () => (window && !window.isDestroyed() ? window.webContents : null), new URL('../../ui/', import.meta.url).href);
   const tray = createTray({ open, quit: () => app.quit() });
   tray.update(summaries());
   runtime.broker.onStatus(() => tray.update(summaries()));

@@ -1,25 +1,29 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { ipcContract, type IpcChannel, type IpcRequest, type IpcResponse } from '../../shared/ipc.ts';
+import { BROKER_CALLS } from '../../shared/broker-api.ts';
 import { TokentrayError } from '../../shared/errors.ts';
-
-export type IpcHandlers = { [C in IpcChannel]: (...args: IpcRequest<C>) => Promise<IpcResponse<C>> };
+import { IPC_EVENT_CHANNEL, ipcChannel, type IpcAnswer } from '../../shared/ipc.ts';
+import type { BrokerApiService } from '../core/ui/broker-api-service.ts';
 
 /**
- * Registers every channel of the contract. Each call must come from the main frame of our own
- * window, and its arguments and answer are parsed against the contract's schemas.
+ * Registers one channel per BrokerApi call. Each call must come from the main frame of our own
+ * window; the service parses its input and checks its answer against the shared contract.
+ * Events go to the window on one channel. Returns a function that stops the events.
  */
-export function registerIpc(handlers: IpcHandlers, trusted: () => WebContents | null, appUrl: string): void {
-  for (const channel of Object.keys(ipcContract) as IpcChannel[]) {
-    const contract = ipcContract[channel];
-    ipcMain.handle(channel, async (event: IpcMainInvokeEvent, ...raw: unknown[]) => {
+export function registerIpc(service: BrokerApiService, trusted: () => WebContents | null, appUrl: string): () => void {
+  for (const call of BROKER_CALLS) {
+    ipcMain.handle(ipcChannel(call), async (event: IpcMainInvokeEvent, input: unknown): Promise<IpcAnswer> => {
       const owner = trusted();
       const frame = event.senderFrame;
       if (!owner || event.sender !== owner || !frame || frame !== owner.mainFrame || !frame.url.startsWith(appUrl)) {
-        throw new TokentrayError('forbidden_origin', `IPC "${channel}" refused: not from Tokentray's own window`);
+        return { ok: false, error: { code: 'forbidden_origin', message: `IPC "${call}" refused: not from Tokentray's own window` } };
       }
-      const args = contract.request.parse(raw);
-      const result = await handlers[channel](...args);
-      return contract.response.parse(result);
+      try {
+        return { ok: true, value: await service.invoke(call, input) };
+      } catch (error) {
+        const failure = error instanceof TokentrayError ? error : new TokentrayError('internal', 'internal error');
+        return { ok: false, error: { code: failure.code, message: failure.message } };
+      }
     });
   }
+  return service.subscribe((event) => trusted()?.send(IPC_EVENT_CHANNEL, event));
 }

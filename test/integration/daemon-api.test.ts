@@ -180,7 +180,7 @@ describe('tokentray serve: the HTTP API with curl', () => {
     await op.setFault(null);
     const usage = await tokentray(daemon.env, ['add', 'No client', '--token-endpoint', op.tokenEndpoint]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /--client-id is required/);
+    assert.match(usage.stderr, /--client-id: the client id is required/);
   });
 
   test('the audit log records who got which token, without the token', async () => {

@@ -1,6 +1,7 @@
 import { flag, flags, has, pairs, parseArgs, UsageError } from '../args.ts';
 import { call, exitCodeFor, stream } from '../endpoint-client.ts';
 import { EXIT } from '../exit-codes.ts';
+import { newAccountProblems, type NewAccountField } from '../../../shared/add-account-rules.ts';
 import { accountDetails, accountLine, printJson, readStdin, type AccountLike } from '../output.ts';
 
 const enc = encodeURIComponent;
@@ -86,6 +87,11 @@ export async function loginCommand(home: string, argv: string[]): Promise<number
 const INTERRUPTS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 const SIGNAL_NUMBERS: Record<(typeof INTERRUPTS)[number], number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
+const CLI_OPTION: Record<NewAccountField, string> = {
+  name: '<name>', id: '--id', flow: '--flow', issuer: '--issuer', tokenEndpoint: '--token-endpoint', authorizationEndpoint: '--authorization-endpoint', deviceEndpoint: '--device-endpoint',
+  revocationEndpoint: '--revocation-endpoint', clientId: '--client-id', preset: '--preset', grantType: '--grant-type', exchangeGrantType: '--exchange-grant-type', token: '--token-stdin', expiresAt: '--expires-at',
+};
+
 const ADD_VALUES = ['issuer', 'token-endpoint', 'authorization-endpoint', 'device-endpoint', 'revocation-endpoint', 'client-id', 'scope', 'flow', 'grant-type', 'param', 'exchange-grant-type', 'exchange-param', 'host', 'preset', 'id', 'token-endpoint-auth', 'expires-at'];
 const ADD_BOOLEANS = ['client-secret-stdin', 'token-stdin', 'appsecret-proof', 'no-browser', 'json'];
 
@@ -94,9 +100,13 @@ export async function addCommand(home: string, argv: string[]): Promise<number> 
   const [name, ...extra] = args.positionals;
   if (!name || extra.length > 0) throw new UsageError('usage: tokentray add <name> --issuer URL | --token-endpoint URL --client-id ID [options] (see tokentray --help)');
   const flow = flag(args, 'flow') ?? 'browser';
-  if (!['browser', 'device', 'client-credentials', 'grant', 'manual'].includes(flow)) throw new UsageError(`--flow is one of browser, device, client-credentials, grant, manual`);
-  if (flow !== 'manual' && !flag(args, 'issuer') && !flag(args, 'token-endpoint') && !flag(args, 'preset')) throw new UsageError('give --issuer URL or --token-endpoint URL (or --preset)');
-  if (flow !== 'manual' && !flag(args, 'client-id')) throw new UsageError('--client-id is required');
+  // The window's add-account form applies the same rules (shared/add-account-rules.ts).
+  const problems = newAccountProblems({
+    name, flow, id: flag(args, 'id'), issuer: flag(args, 'issuer'), tokenEndpoint: flag(args, 'token-endpoint'), authorizationEndpoint: flag(args, 'authorization-endpoint'),
+    deviceEndpoint: flag(args, 'device-endpoint'), revocationEndpoint: flag(args, 'revocation-endpoint'), clientId: flag(args, 'client-id'), preset: flag(args, 'preset'),
+    grantType: flag(args, 'grant-type'), expiresAt: flag(args, 'expires-at'), token: has(args, 'token-stdin') ? 'from stdin' : undefined,
+  });
+  for (const [field, message] of Object.entries(problems)) throw new UsageError(`${CLI_OPTION[field as NewAccountField]}: ${message}`);
   if (has(args, 'client-secret-stdin') && has(args, 'token-stdin')) throw new UsageError('--client-secret-stdin and --token-stdin both read stdin: use one');
   const stdin = has(args, 'client-secret-stdin') || has(args, 'token-stdin') ? (await readStdin()).trim() : undefined;
   if ((has(args, 'client-secret-stdin') || has(args, 'token-stdin')) && !stdin) throw new UsageError('stdin was empty');

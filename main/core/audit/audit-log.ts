@@ -21,6 +21,7 @@ export class AuditLog {
   readonly #maxEntries: number;
   #count: number | null = null;
   #queue: Promise<void> = Promise.resolve();
+  readonly #listeners = new Set<(entry: AuditEntry) => void>();
 
   constructor(options: { home: string; maxEntries?: number }) {
     this.#path = join(options.home, AUDIT_FILE);
@@ -37,6 +38,7 @@ export class AuditLog {
       }
       await appendFile(this.#path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
       this.#count++;
+      for (const listener of this.#listeners) listener(entry);
       if (this.#count > this.#maxEntries) {
         const keep = (await this.#read()).slice(-Math.floor(this.#maxEntries / 2));
         await writeFileAtomic(this.#path, keep.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -46,6 +48,12 @@ export class AuditLog {
     const next = this.#queue.then(run, run);
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Hears each entry once it is on disk (the window's activity log updates live). */
+  onRecord(listener: (entry: AuditEntry) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The newest entries first. */

@@ -62,6 +62,7 @@ export class Broker {
   readonly #book: StatusBook;
   readonly #engine: RefreshEngine;
   #stopSleepWatch: (() => void) | null = null;
+  readonly #removedListeners = new Set<(id: string) => void>();
 
   constructor(options: BrokerOptions) {
     this.#accounts = options.accounts;
@@ -109,6 +110,19 @@ export class Broker {
 
   onStatus(listener: (change: StatusChange) => void): () => void {
     return this.#book.onStatus(listener);
+  }
+
+  /** Hears each account removal, whoever asked for it (CLI, window, API). */
+  onRemoved(listener: (id: string) => void): () => void {
+    this.#removedListeners.add(listener);
+    return () => this.#removedListeners.delete(listener);
+  }
+
+  /** Ends a sign-in still waiting for the person; false when none was. */
+  cancelSignIn(id: string): boolean {
+    const pending = this.#signIns.get(id);
+    pending?.abort();
+    return pending !== undefined;
   }
 
   list(): AccountView[] {
@@ -284,6 +298,7 @@ export class Broker {
     this.#clients.delete(id);
     await this.#vault.delete(id);
     await this.#accounts.remove(id);
+    for (const listener of this.#removedListeners) listener(id);
     return { revoked, note };
   }
 

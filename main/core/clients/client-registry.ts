@@ -52,6 +52,7 @@ export class ClientRegistry {
   readonly #pending = new Map<string, Pending>();
   #writes: Promise<void> = Promise.resolve();
   #lastUseWrite = 0;
+  readonly #listeners = new Set<() => void>();
 
   constructor(options: { home: string; logger: Logger; now?: () => Date }) {
     this.#path = join(options.home, CLIENTS_FILE);
@@ -77,6 +78,22 @@ export class ClientRegistry {
     this.#clients = parsed.data.clients;
   }
 
+  /** Hears every change of the list: a new request, a decision, a revocation, a last use written. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'a clients listener failed');
+      }
+    }
+  }
+
   list(): ClientView[] {
     const stored = this.#clients.map(({ keyHash: _k, ...view }) => view);
     return [...stored, ...[...this.#pending.values()].map((p) => p.view)].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
@@ -92,6 +109,7 @@ export class ClientRegistry {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         this.#pending.delete(id);
+        this.#changed();
       };
       const timer = setTimeout(() => {
         finish();
@@ -111,6 +129,7 @@ export class ClientRegistry {
         },
       });
       this.#logger.info({ client: id, name }, 'a local tool asks for a key');
+      this.#changed();
     });
   }
 
@@ -171,6 +190,7 @@ export class ClientRegistry {
     const run = async () => {
       await writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, clients }, null, 2)}\n`);
       this.#clients = clients;
+      this.#changed();
     };
     const next = this.#writes.then(run, run);
     this.#writes = next.catch(() => undefined);

@@ -16,6 +16,12 @@ import { Vault } from '../vault/vault.ts';
 import { acquireBrokerLock } from './broker-lock.ts';
 import { rateLimiter } from '../endpoint/rate-limiter.ts';
 import { removeEndpointFile, writeEndpointFile } from './endpoint-file.ts';
+import { LockSwitch } from './lock-switch.ts';
+import { loadStaticFiles } from '../endpoint/static-files.ts';
+import { BrokerApiService } from '../ui/broker-api-service.ts';
+import { SettingsStore } from '../ui/settings-store.ts';
+import { UiSessions } from '../ui/ui-sessions.ts';
+import { builtUiDir } from './ui-dir.ts';
 
 export interface RuntimeOptions {
   home: string;
@@ -28,6 +34,8 @@ export interface RuntimeOptions {
   watchSleep?: boolean;
   approvalTimeoutMs?: number;
   heartbeatMs?: number;
+  /** The built renderer served in web mode (default: the package's `dist/ui`). */
+  uiDir?: string;
 }
 
 export interface BrokerRuntime {
@@ -35,6 +43,10 @@ export interface BrokerRuntime {
   vault: Vault;
   accounts: AccountStore;
   clients: ClientRegistry;
+  /** BrokerApi as the window uses it: web mode serves it over HTTP, the desktop shell over IPC. */
+  service: BrokerApiService;
+  settings: SettingsStore;
+  lock: LockSwitch;
   api: ApiServer;
   ownerKey: string;
   /** Stops serving, lets queued writes land, removes endpoint.json and the lock. */
@@ -76,7 +88,14 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     await broker.start();
     const ownerKey = newKey('tto_');
     options.redactor.addSecret(ownerKey);
-    let locked = false;
+    const lockSwitch = new LockSwitch();
+    const settings = new SettingsStore({ home, logger: childLogger(logger, 'settings') });
+    await settings.load();
+    const service = new BrokerApiService({ broker, vault, clients, audit, lock: lockSwitch, settings, logger: childLogger(logger, 'window'), version: options.version });
+    const sessions = new UiSessions();
+    const files = await loadStaticFiles(options.uiDir ?? builtUiDir());
+    if (!files) logger.warn('the window is not built (npm run build): web mode answers 503 until it is');
+    let url = '';
     const api = await startApiServer({
       broker,
       clients,
@@ -85,13 +104,16 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       version: options.version,
       approvalTimeoutMs: options.approvalTimeoutMs ?? 5 * 60_000,
       heartbeatMs: options.heartbeatMs ?? 15_000,
-      isLocked: () => locked,
-      setLocked: (value) => { locked = value; },
+      isLocked: () => lockSwitch.locked,
+      setLocked: (value) => lockSwitch.set(value),
+      windowLink: () => `${url}/ui/login?t=${sessions.issueLoginToken()}`,
+      ui: { sessions, service, files, heartbeatMs: options.heartbeatMs ?? 15_000 },
       limitKeyRequests: rateLimiter(10, 60_000, 'too many key requests; try again in a minute'),
       ownerKey,
       port: options.port ?? 0,
       socketPath: socketPathFor(home),
     });
+    url = api.url;
     await writeEndpointFile(home, { url: api.url, socket: api.socketPath, pid: process.pid, version: options.version, key: ownerKey });
     let stopping: Promise<void> | null = null;
     return {
@@ -99,6 +121,9 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       vault,
       accounts,
       clients,
+      service,
+      settings,
+      lock: lockSwitch,
       api,
       ownerKey,
       stop: () => {

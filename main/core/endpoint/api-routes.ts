@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { addAccountSchema, approveClientSchema, clientRequestSchema, loginSchema, type AddAccountRequest } from '../../../shared/api.ts';
-import { slugify } from '../../../shared/account-id.ts';
+import { addAccountSchema, approveClientSchema, clientRequestSchema, loginSchema } from '../../../shared/api.ts';
+import { accountDefinitionFrom } from '../accounts/new-account.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Broker } from '../broker/broker.ts';
@@ -23,6 +23,8 @@ export interface RouteContext {
   heartbeatMs: number;
   isLocked: () => boolean;
   setLocked: (locked: boolean) => void;
+  /** A one-time URL that opens the window in a browser (`tokentray open`). */
+  windowLink: () => string;
   /** Throws when tools ask for keys too often (POST /v1/clients). */
   limitKeyRequests: () => void;
 }
@@ -65,32 +67,6 @@ function minTtl(url: URL): number | undefined {
   return Number(raw);
 }
 
-function toDefinition(body: AddAccountRequest) {
-  const id = body.id ?? slugify(body.name);
-  if (!id) throw new TokentrayError('invalid_account_id', `cannot make an id from "${body.name}": give one with --id`);
-  return {
-    id,
-    name: body.name,
-    flow: body.flow,
-    provider: {
-      issuer: body.issuer,
-      tokenEndpoint: body.tokenEndpoint,
-      authorizationEndpoint: body.authorizationEndpoint,
-      deviceEndpoint: body.deviceEndpoint,
-      revocationEndpoint: body.revocationEndpoint,
-      preset: body.preset,
-    },
-    clientId: body.clientId,
-    tokenEndpointAuth: body.tokenEndpointAuth,
-    scopes: body.scopes,
-    hosts: body.hosts,
-    grantType: body.grantType,
-    params: body.params,
-    exchange: body.exchangeGrantType ? { grantType: body.exchangeGrantType, params: body.exchangeParams } : undefined,
-    appsecretProof: body.appsecretProof,
-  };
-}
-
 export const ROUTES: Route[] = [
   {
     method: 'GET', pattern: /^\/v1\/health$/, access: 'public', name: 'health',
@@ -104,7 +80,7 @@ export const ROUTES: Route[] = [
     method: 'POST', pattern: /^\/v1\/accounts$/, access: 'owner', name: 'add-account',
     handle: async (ctx, { req, res }) => {
       const body = await readJson(req, addAccountSchema);
-      const view = await ctx.broker.addAccount(toDefinition(body), { clientSecret: body.clientSecret ?? null });
+      const view = await ctx.broker.addAccount(accountDefinitionFrom(body), { clientSecret: body.clientSecret ?? null });
       sendJson(res, 201, view);
     },
   },
@@ -219,6 +195,10 @@ export const ROUTES: Route[] = [
       const limit = Math.min(1000, Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100));
       sendJson(res, 200, { entries: await ctx.audit.recent(limit) });
     },
+  },
+  {
+    method: 'POST', pattern: /^\/v1\/ui\/open$/, access: 'owner', name: 'open-window',
+    handle: (ctx, { res }) => sendJson(res, 200, { url: ctx.windowLink() }),
   },
   {
     method: 'POST', pattern: /^\/v1\/(lock|unlock)$/, access: 'owner', name: 'lock',

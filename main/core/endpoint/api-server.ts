@@ -7,12 +7,15 @@ import { hashKey, sameHash } from '../clients/keys.ts';
 import { bearerKey, checkHost, checkOrigin, checkQuery } from './guards.ts';
 import { ROUTES, type Caller, type RouteContext } from './api-routes.ts';
 import { sendError, sendFailure } from './responses.ts';
+import { handleUi, isUiPath, type UiContext } from './ui-routes.ts';
 
 export interface ApiServerOptions extends RouteContext {
   ownerKey: string;
   /** 0 for an ephemeral port. */
   port: number;
   socketPath: string | null;
+  /** Web mode: the window at `/` and `/ui/*`; without it those paths are 404. */
+  ui?: UiContext;
 }
 
 export interface ApiServer {
@@ -46,9 +49,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   async function handle(req: IncomingMessage, res: ServerResponse, port: number | null): Promise<void> {
     checkHost(req, port);
-    checkOrigin(req);
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     checkQuery(url);
+    if (options.ui && isUiPath(url.pathname)) {
+      await handleUi(options.ui, req, res, url, port);
+      return;
+    }
+    checkOrigin(req);
     let matchedPath = false;
     for (const route of ROUTES) {
       const match = route.pattern.exec(url.pathname);

@@ -1,0 +1,71 @@
+import { readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { settingsSchema, type Settings } from '../../../shared/broker-api.ts';
+import { writeFileAtomic } from '../files/atomic-file.ts';
+import type { Logger } from '../log/logger.ts';
+
+export const SETTINGS_FILE = 'settings.json';
+export const DEFAULT_SETTINGS: Settings = { notifications: true, startAtLogin: false };
+
+/**
+ * The person's preferences from the window (notifications, start at login), kept by the
+ * broker in `settings.json` so the desktop shell and every window see the same ones.
+ */
+export class SettingsStore {
+  readonly #path: string;
+  readonly #logger: Logger;
+  #settings: Settings = DEFAULT_SETTINGS;
+  #writes: Promise<void> = Promise.resolve();
+  readonly #listeners = new Set<(settings: Settings) => void>();
+
+  constructor(options: { home: string; logger: Logger }) {
+    this.#path = join(options.home, SETTINGS_FILE);
+    this.#logger = options.logger;
+  }
+
+  get current(): Settings {
+    return this.#settings;
+  }
+
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch {
+      return; // none yet: the defaults
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      raw = undefined;
+    }
+    const parsed = settingsSchema.safeParse(raw);
+    if (parsed.success) {
+      this.#settings = parsed.data;
+      return;
+    }
+    const movedTo = `${this.#path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    await rename(this.#path, movedTo).catch(() => undefined);
+    this.#logger.error({ movedTo }, 'settings.json was unreadable and was moved aside: the defaults apply');
+  }
+
+  /** Applies a change and resolves once it is on disk. */
+  update(change: Partial<Settings>): Promise<Settings> {
+    const run = async () => {
+      const next = settingsSchema.parse({ ...this.#settings, ...change });
+      await writeFileAtomic(this.#path, `${JSON.stringify(next, null, 2)}\n`);
+      this.#settings = next;
+      for (const listener of this.#listeners) listener(next);
+      return next;
+    };
+    const result = this.#writes.then(run, run);
+    this.#writes = result.then(() => undefined, () => undefined);
+    return result;
+  }
+
+  onChange(listener: (settings: Settings) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
