@@ -1,8 +1,8 @@
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { BROKER_CALLS } from '../../shared/broker-api.ts';
-import { TokentrayError } from '../../shared/errors.ts';
 import { IPC_EVENT_CHANNEL, ipcChannel, type IpcAnswer } from '../../shared/ipc.ts';
 import type { BrokerApiService } from '../core/ui/broker-api-service.ts';
+import { answerIpc } from '../core/ui/ipc-answer.ts';
 
 /**
  * Registers one channel per BrokerApi call. Each call must come from the main frame of our own
@@ -17,12 +17,7 @@ export function registerIpc(service: BrokerApiService, trusted: () => WebContent
       if (!owner || event.sender !== owner || !frame || frame !== owner.mainFrame || !frame.url.startsWith(appUrl)) {
         return { ok: false, error: { code: 'forbidden_origin', message: `IPC "${call}" refused: not from Tokentray's own window` } };
       }
-      try {
-        return { ok: true, value: await service.invoke(call, input) };
-      } catch (error) {
-        const failure = error instanceof TokentrayError ? error : new TokentrayError('internal', 'internal error');
-        return { ok: false, error: { code: failure.code, message: failure.message } };
-      }
+      return answerIpc(service, call, input);
     });
   }
   return service.subscribe((event) => trusted()?.send(IPC_EVENT_CHANNEL, event));

@@ -1,25 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { _electron } from 'playwright-core';
+import { electronBinary } from '../../scripts/start-mode.ts';
 import { privateService } from '../fixtures/keychain.ts';
-
-/** The Electron binary, if this machine has one (it is downloaded from GitHub, which CI cannot reach). */
-function electronBinary(): string | null {
-  const dir = join(process.cwd(), 'node_modules', 'electron');
-  const pathFile = join(dir, 'path.txt');
-  if (!existsSync(pathFile)) return null;
-  const binary = join(dir, 'dist', readFileSync(pathFile, 'utf8').trim());
-  return existsSync(binary) ? binary : null;
-}
 
 // The broker, API, renderer and CLI are tested without Electron elsewhere; this only proves the
 // shell wires them: a window opens with the account list, and the shell's broker serves the API.
 test('the desktop shell starts: window, broker, endpoint.json', async (t) => {
-  const binary = electronBinary();
+  const binary = electronBinary(process.cwd());
   if (!binary) {
     t.skip('the Electron binary is not installed here (it downloads from GitHub on first use); the shell is type-checked instead');
     return;
@@ -33,7 +25,8 @@ test('the desktop shell starts: window, broker, endpoint.json', async (t) => {
   try {
     const window = await app.firstWindow();
     assert.equal(await window.title(), 'Tokentray');
-    await window.waitForSelector('#empty:not([hidden])');
+    await window.getByRole('navigation', { name: 'Main' }).waitFor();
+    await window.getByText('No accounts yet.').waitFor();
     const endpoint = JSON.parse(readFileSync(join(home, 'endpoint.json'), 'utf8')) as { url: string };
     const health = await fetch(`${endpoint.url}/v1/health`);
     assert.equal(health.status, 200);
