@@ -39,8 +39,12 @@ const URL_FIELDS = [
 
 const given = (value: string | undefined): value is string => value !== undefined && value.trim() !== '';
 
-/** Every problem with the fields, one plain-words message per field; empty when all is well. */
-export function newAccountProblems(fields: NewAccountFields): NewAccountProblems {
+/**
+ * Every problem with the fields, one plain-words message per field; empty when all is well.
+ * `tokenWithSignIn`: a manual account's token comes with its sign-in (the API's
+ * `POST /v1/accounts/{id}/login`), not with the account, so it is not required here.
+ */
+export function newAccountProblems(fields: NewAccountFields, options: { tokenWithSignIn?: boolean } = {}): NewAccountProblems {
   const problems: NewAccountProblems = {};
   const name = fields.name.trim();
   if (!name) problems.name = 'give the account a name';
@@ -63,7 +67,7 @@ export function newAccountProblems(fields: NewAccountFields): NewAccountProblems
     if (problem) problems[field] = problem;
   }
   if (fields.flow === 'manual') {
-    if (!given(fields.token)) problems.token = 'paste the token this account serves';
+    if (!given(fields.token) && !options.tokenWithSignIn) problems.token = 'paste the token this account serves';
     if (given(fields.expiresAt) && Number.isNaN(Date.parse(fields.expiresAt))) problems.expiresAt = 'the expiry is a date and time (ISO 8601)';
     return problems;
   }

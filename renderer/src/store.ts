@@ -43,13 +43,12 @@ export interface WindowActions {
 
 export type WindowStore = ReturnType<typeof createWindowStore>;
 
-let noticeIds = 0;
-
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
 export function createWindowStore(api: BrokerApi) {
+  let noticeIds = 0;
   return createStore<WindowState & WindowActions>()((set, get) => {
     const phaseFor = (error: unknown): Phase | null => {
       if (error instanceof TokentrayError && error.code === 'unauthorized') return 'signed_out';

@@ -61,6 +61,7 @@ describe('the window in web mode', () => {
     await page.getByLabel('Preset').selectOption('github');
     assert.equal(await page.getByLabel('Scopes').inputValue(), 'repo', 'a preset fills its default scopes');
     await axe('wizard');
+    assert.equal(await fitsWidth(page, 360), true, 'the wizard fits 360 px');
     await screenshots(page, 'wizard');
     await page.getByLabel('Preset').selectOption('');
     await page.getByLabel('Scopes').fill('');
@@ -104,6 +105,39 @@ describe('the window in web mode', () => {
     await accountRow(page, 'TV').and(page.locator('[data-status="valid"]')).waitFor();
   });
 
+  test('machine accounts connect from the wizard without a browser; a failed first sign-in adds nothing', async () => {
+    const machine = async (name: string, secret: string) => {
+      await page.getByRole('link', { name: 'Add account' }).first().click();
+      await page.getByLabel('Name').fill(name);
+      await page.getByLabel('Flow').selectOption('client-credentials');
+      await page.getByLabel('Token endpoint').fill(op.tokenEndpoint);
+      await page.getByLabel('Client ID').fill(op.confidentialClient.client_id);
+      await page.getByLabel('Client secret').fill(secret);
+      await page.getByLabel('Scopes').fill('api:read');
+      await page.getByRole('button', { name: 'Add account and connect' }).click();
+    };
+    await machine('Wrong secret', 'not-the-secret');
+    await page.getByText('The sign-in failed, so the account was not added.').waitFor();
+    assert.match(await page.getByRole('alert').filter({ hasText: 'sign-in failed' }).innerText(), /What to do: Fix the client id, secret/);
+    await page.getByRole('button', { name: 'Change the settings and try again' }).click();
+    assert.equal(await page.getByLabel('Name').inputValue(), 'Wrong secret', 'the form keeps what was typed');
+    await page.getByRole('link', { name: 'Accounts', exact: true }).click();
+    assert.equal(await accountRow(page, 'Wrong secret').count(), 0);
+    await page.getByRole('link', { name: 'Add account' }).first().click();
+    await page.getByLabel('Name').fill('Pasted');
+    await page.getByLabel('Flow').selectOption('manual');
+    await page.getByLabel('Token', { exact: true }).fill('pat-window-test-0123456789');
+    await page.getByRole('button', { name: 'Add account', exact: true }).click();
+    await page.getByText('Pasted is connected.').waitFor();
+    await page.getByRole('link', { name: 'Back to the accounts' }).click();
+    const pasted = accountRow(page, 'Pasted');
+    await pasted.and(page.locator('[data-status="valid"]')).waitFor();
+    assert.match(await pasted.innerText(), /Access token: no expiry known/);
+    assert.equal((await tokentray(daemon.env, ['token', 'pasted'])).stdout.trim(), 'pat-window-test-0123456789');
+    await tokentray(daemon.env, ['remove', 'pasted']);
+    await pasted.waitFor({ state: 'detached' }); // the window hears a removal made in the CLI
+  });
+
   test('account page: Copy token, Show claims; Remove (confirmed) clears the row and the keychain', async () => {
     await accountRow(page, 'TV').getByRole('link', { name: 'TV' }).click();
     await page.getByRole('heading', { name: 'TV' }).waitFor();
@@ -139,6 +173,7 @@ describe('the window in web mode', () => {
     await pending.waitFor();
     await page.getByRole('link', { name: /Local tools.*1/ }).waitFor();
     await axe('local tools');
+    assert.equal(await fitsWidth(page, 360), true, 'local tools fit 360 px');
     await screenshots(page, 'tools');
     await pending.getByLabel('Web').check();
     await pending.getByRole('button', { name: 'Approve' }).click();
@@ -206,6 +241,27 @@ describe('the window in web mode', () => {
     await page.getByRole('link', { name: 'Settings' }).click();
     assert.equal(await page.getByLabel(/Start Tokentray when I log in/).isChecked(), true);
     await axe('settings');
+  });
+
+  test('keyboard: a skip link first, then the navigation, each with a visible focus ring', async () => {
+    await page.getByRole('link', { name: 'Accounts', exact: true }).click();
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    const focused = () => page.evaluate(() => {
+      const w = globalThis as unknown as { document: { activeElement: { textContent: string } | null }; getComputedStyle(e: unknown): { outlineStyle: string; outlineWidth: string } };
+      const el = w.document.activeElement;
+      const style = el ? w.getComputedStyle(el) : null;
+      return { text: el?.textContent ?? '', outline: style ? `${style.outlineStyle} ${style.outlineWidth}` : '' };
+    });
+    await page.keyboard.press('Tab');
+    assert.equal((await focused()).text, 'Skip to content');
+    await page.keyboard.press('Tab');
+    const nav = await focused();
+    assert.equal(nav.text, 'Accounts');
+    assert.match(nav.outline, /^solid [1-9]/, 'the focus ring shows');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Add account' }).waitFor();
   });
 
   test('no serious or critical accessibility violation in any view', () => {

@@ -5,10 +5,11 @@ import { TokentrayError } from '../../../shared/errors.ts';
 
 /**
  * A new account's definition from an add-account request (the API's and the window's),
- * after the same rules the CLI and the window's form apply.
+ * after the same rules the CLI and the window's form apply. Over the API a manual account's
+ * token arrives with its sign-in; the window sends it with the account.
  */
-export function accountDefinitionFrom(body: AddAccountRequest) {
-  const problem = firstProblem(newAccountProblems(body));
+export function accountDefinitionFrom(body: AddAccountRequest, options: { tokenWithSignIn?: boolean } = {}) {
+  const problem = firstProblem(newAccountProblems(body, options));
   if (problem) throw new TokentrayError('invalid_account', problem);
   const id = body.id ?? slugify(body.name);
   return {

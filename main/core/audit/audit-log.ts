@@ -38,7 +38,13 @@ export class AuditLog {
       }
       await appendFile(this.#path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
       this.#count++;
-      for (const listener of this.#listeners) listener(entry);
+      for (const listener of this.#listeners) {
+        try {
+          listener(entry);
+        } catch {
+          // a listener's failure must never fail the token request that was recorded
+        }
+      }
       if (this.#count > this.#maxEntries) {
         const keep = (await this.#read()).slice(-Math.floor(this.#maxEntries / 2));
         await writeFileAtomic(this.#path, keep.map((e) => JSON.stringify(e)).join('\n') + '\n');

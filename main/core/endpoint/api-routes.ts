@@ -80,7 +80,7 @@ export const ROUTES: Route[] = [
     method: 'POST', pattern: /^\/v1\/accounts$/, access: 'owner', name: 'add-account',
     handle: async (ctx, { req, res }) => {
       const body = await readJson(req, addAccountSchema);
-      const view = await ctx.broker.addAccount(accountDefinitionFrom(body), { clientSecret: body.clientSecret ?? null });
+      const view = await ctx.broker.addAccount(accountDefinitionFrom(body, { tokenWithSignIn: true }), { clientSecret: body.clientSecret ?? null });
       sendJson(res, 201, view);
     },
   },
