@@ -4,6 +4,7 @@ import { accountViewSchema } from './account-view.ts';
 import { addAccountSchema } from './api.ts';
 import { ERROR_CODES } from './errors.ts';
 import { ACCOUNT_STATUSES } from './status.ts';
+import { BROKER_CALLS, type BrokerCall } from './ipc-channels.ts';
 
 /**
  * BrokerApi: every call the window makes, as one contract. Both transports — HTTP + SSE in
@@ -87,8 +88,12 @@ export const brokerApiContract = {
   updateSettings: { input: settingsSchema.partial().strict(), output: settingsSchema },
 } as const;
 
-export type BrokerCall = keyof typeof brokerApiContract;
-export const BROKER_CALLS = Object.keys(brokerApiContract) as BrokerCall[];
+// The call list lives in ipc-channels.ts (the preload bundle carries it without zod); the
+// contract must have exactly those calls, or this does not compile.
+type ContractCall = keyof typeof brokerApiContract;
+const _sameCalls: [ContractCall, BrokerCall] extends [BrokerCall, ContractCall] ? true : never = true;
+void _sameCalls;
+export { BROKER_CALLS, type BrokerCall };
 export type CallInput<C extends BrokerCall> = z.input<(typeof brokerApiContract)[C]['input']>;
 export type CallParsedInput<C extends BrokerCall> = z.output<(typeof brokerApiContract)[C]['input']>;
 export type CallOutput<C extends BrokerCall> = z.output<(typeof brokerApiContract)[C]['output']>;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AccountView } from './account-view.ts';
-import { BROKER_CALLS, type BrokerCall } from './broker-api.ts';
+import type { BrokerCall } from './ipc-channels.ts';
 import { ERROR_CODES } from './errors.ts';
 
 /**
@@ -8,9 +8,7 @@ import { ERROR_CODES } from './errors.ts';
  * channel per call, named after it, plus one for events. The channel list derives from
  * the contract, so the preload bridge, the main-side handlers and web mode cannot drift.
  */
-export const IPC_CALL_CHANNELS = BROKER_CALLS.map((call) => `broker:${call}` as const);
-export const IPC_EVENT_CHANNEL = 'broker:event';
-export const ipcChannel = (call: BrokerCall): `broker:${BrokerCall}` => `broker:${call}`;
+export { IPC_CALL_CHANNELS, IPC_EVENT_CHANNEL, ipcChannel } from './ipc-channels.ts';
 
 /** Errors cross IPC as values (Electron flattens thrown errors into strings). */
 export const ipcAnswerSchema = z.union([

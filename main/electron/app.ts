@@ -1,65 +1,58 @@
-// The desktop shell. It builds the broker through the one composition root the headless
-// daemon uses too, and adds what only a desktop has: tray, window, resume-from-sleep.
-import { app, BrowserWindow, dialog, powerMonitor, shell } from 'electron';
+// The desktop app's entry and composition root: it builds the broker through the one runtime
+// the headless daemon uses too, the ports object from Electron, and hands both to the shell.
+import { app, dialog, shell as electronShell } from 'electron';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { resolveHome, resolveKeychainService } from '../core/config.ts';
 import { startBrokerRuntime } from '../core/daemon/broker-runtime.ts';
+import { builtUiDir, packageRoot } from '../core/daemon/ui-dir.ts';
 import { childLogger, createLogger } from '../core/log/logger.ts';
-import type { AccountSummary } from '../../shared/ipc.ts';
-import { registerIpc } from './ipc.ts';
-import { createTray } from './tray.ts';
-import { createMainWindow } from './window.ts';
+import { electronPorts } from './electron-ports.ts';
+import { utilityKeychainWorker } from './keychain-utility.ts';
+import { safeToOpen, startShell } from './shell.ts';
+import { APP_ORIGIN, registerAppScheme, serveApp } from './window.ts';
 
-const indexFile = fileURLToPath(new URL('../../ui/index.html', import.meta.url));
 const preloadFile = fileURLToPath(new URL('./preload.cjs', import.meta.url));
 
 async function start(): Promise<void> {
+  // Single instance: a second launch only brings the first one's window forward.
   if (!app.requestSingleInstanceLock()) {
     app.quit();
     return;
   }
+  registerAppScheme();
   const { logger, redactor } = createLogger();
   const log = childLogger(logger, 'shell');
   await app.whenReady();
+  serveApp(builtUiDir());
+  const home = resolveHome();
   const runtime = await startBrokerRuntime({
-    home: resolveHome(),
+    home,
     keychainService: resolveKeychainService(),
     version: app.getVersion(),
     logger,
     redactor,
-    // The system browser, never an embedded webview (RFC 8252 §8.12).
-    browser: { open: (url) => shell.openExternal(url) },
+    // `tokentray login` against the desktop app: the system browser (never a webview), and
+    // only https or loopback http (REQUIREMENTS 1).
+    browser: {
+      open: async (url) => {
+        if (!safeToOpen(url)) throw new Error('refused to open a sign-in URL that is neither https nor loopback http');
+        await electronShell.openExternal(url);
+      },
+    },
     watchSleep: false, // the desktop has a real resume event
+    spawnKeychainWorker: app.isPackaged ? utilityKeychainWorker : undefined,
   });
-  const summaries = (): AccountSummary[] =>
-    runtime.broker.list().map((a) => ({ id: a.id, name: a.name, status: a.status, flow: a.flow, accessTokenExpiresAt: a.accessTokenExpiresAt, persisted: a.persisted }));
-
-  let window: BrowserWindow | null = null;
-  const open = (): void => {
-    if (window && !window.isDestroyed()) {
-      window.show();
-      window.focus();
-      return;
-    }
-    window = createMainWindow(indexFile, preloadFile);
-  };
-  registerIpc(runtime.service, () => (window && !window.isDestroyed() ? window.webContents : null), new URL('../../ui/', import.meta.url).href);
-  const tray = createTray({ open, quit: () => app.quit() });
-  tray.update(summaries());
-  runtime.broker.onStatus(() => tray.update(summaries()));
-  powerMonitor.on('resume', () => void runtime.broker.resume());
-  app.on('second-instance', open);
+  const ports = electronPorts({ home, assetsDir: join(packageRoot(), 'assets'), preloadFile, log: (message, details) => log.warn(details ?? {}, message) });
+  const shell = await startShell(ports, runtime, { appOrigin: APP_ORIGIN });
+  app.on('second-instance', () => shell.secondInstance());
   app.on('window-all-closed', () => undefined); // a tray app lives on without windows
-  let stopped = false;
   app.on('before-quit', (event) => {
-    if (stopped) return;
+    // Let a keychain write in flight land: stop the broker first, then exit.
     event.preventDefault();
-    void runtime.stop().finally(() => {
-      stopped = true;
-      app.quit();
-    });
+    void shell.quit();
   });
-  open();
+  ports.windows.show('#/');
   log.info({ url: runtime.api.url }, 'Tokentray started');
 }
 

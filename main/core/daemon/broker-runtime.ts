@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../endpoint/api-server.ts';
 import { childLogger, type Logger } from '../log/logger.ts';
 import type { Redactor } from '../log/redactor.ts';
 import type { BrowserOpener } from '../oauth/sign-in.ts';
-import { KeychainStore } from '../vault/keychain-store.ts';
+import { KeychainStore, type KeychainWorkerFactory } from '../vault/keychain-store.ts';
 import { Vault } from '../vault/vault.ts';
 import { acquireBrokerLock } from './broker-lock.ts';
 import { rateLimiter } from '../endpoint/rate-limiter.ts';
@@ -34,6 +34,8 @@ export interface RuntimeOptions {
   watchSleep?: boolean;
   approvalTimeoutMs?: number;
   heartbeatMs?: number;
+  /** How the keychain process starts (default: Node's fork; the desktop app: utilityProcess). */
+  spawnKeychainWorker?: KeychainWorkerFactory;
   /** The built renderer served in web mode (default: the package's `dist/ui`). */
   uiDir?: string;
 }
@@ -78,7 +80,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     const accounts = new AccountStore({ home, logger: childLogger(logger, 'accounts') });
     const loaded = await accounts.load();
     if (loaded.recovered) logger.error(loaded.recovered.error.message);
-    const vault = new Vault({ store: new KeychainStore({ service: options.keychainService }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
+    const vault = new Vault({ store: new KeychainStore({ service: options.keychainService, ...(options.spawnKeychainWorker ? { spawnWorker: options.spawnKeychainWorker } : {}) }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
     const keychain = await vault.probe();
     if (keychain.lastError) logger.warn({ err: keychain.lastError }, 'the keychain is not available: tokens are kept in memory only');
     const clients = new ClientRegistry({ home, logger: childLogger(logger, 'clients') });

@@ -43,12 +43,13 @@ export interface KeychainWorker {
 
 export type KeychainWorkerFactory = (service: string) => KeychainWorker;
 
-const workerFile = fileURLToPath(new URL(`./keychain-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
+/** The keychain process's script, for a factory that starts it another way (Electron's utilityProcess). */
+export const keychainWorkerFile = fileURLToPath(new URL(`./keychain-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
 export const forkKeychainWorker: KeychainWorkerFactory = (service) => {
   // --expose-gc: the worker collects dropped entries, which closes their D-Bus connections.
   // Its stderr is the broker's (it writes there only if it crashes; a pipe would hold the event loop).
-  const child = fork(workerFile, [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
+  const child = fork(keychainWorkerFile, [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
   return {
     pid: child.pid,
     send: (message) => { if (child.connected) child.send(message); },

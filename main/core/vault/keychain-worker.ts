@@ -31,7 +31,21 @@ type Request = KeychainRequest;
 
 const service = process.argv[2];
 const gc = (globalThis as { gc?: () => void }).gc;
-if (!service || !process.send) {
+
+/**
+ * How this process talks to the broker: Node's IPC channel under `fork`, or Electron's
+ * `process.parentPort` when a packaged app (RunAsNode fuse off) starts it with
+ * `utilityProcess.fork` — the same messages either way.
+ */
+interface ParentPort {
+  on(event: 'message', listener: (event: { data: unknown }) => void): void;
+  postMessage(message: unknown): void;
+}
+const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
+const channel = parentPort
+  ? { onMessage: (listener: (message: unknown) => void) => parentPort.on('message', (event) => listener(event.data)), send: (message: unknown) => parentPort.postMessage(message), connected: () => true }
+  : { onMessage: (listener: (message: unknown) => void) => process.on('message', listener), send: (message: unknown) => process.send?.(message), connected: () => process.connected };
+if (!service || (!parentPort && !process.send)) {
   console.error('keychain-worker: start it with fork(file, [service]) and an IPC channel');
   process.exit(2);
 }
@@ -64,7 +78,8 @@ function entryFor(name: string): AsyncEntry {
   return entry;
 }
 
-process.on('message', (message: KeychainMessage) => {
+channel.onMessage((raw) => {
+  const message = raw as KeychainMessage;
   if ('cancel' in message) {
     cancelled.add(message.cancel);
   } else {
@@ -74,7 +89,7 @@ process.on('message', (message: KeychainMessage) => {
 });
 
 // The broker went away: finish what runs (gnome-keyring can abort when a client leaves
-// mid-request), then leave.
+// mid-request), then leave. (A utility process is ended by Electron with its parent.)
 process.on('disconnect', () => {
   waiting.length = 0;
   const leaveWhenIdle = (): void => {
@@ -146,5 +161,5 @@ async function callOn(entry: AsyncEntry, request: Request): Promise<string | boo
 }
 
 function reply(message: unknown): void {
-  if (process.connected) process.send!(message);
+  if (channel.connected()) channel.send(message);
 }
