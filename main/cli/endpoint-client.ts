@@ -68,10 +68,18 @@ export interface ApiResponse {
   headers: Record<string, string>;
 }
 
+/**
+ * How long a command waits for the broker's answer. A frozen broker (`kill -STOP`, a debugger)
+ * accepts connections and never answers: tools (token, git, kubectl) must still exit in time
+ * (PRODUCT: within 10 s); the person's own commands may wait for a slow provider longer.
+ */
+export const TOOL_TIMEOUT_MS = 9_000;
+export const COMMAND_TIMEOUT_MS = 90_000;
+
 /** One API call. Errors become CliErrors with the exit code the contract gives them. */
-export async function call(home: string, method: string, path: string, body?: unknown): Promise<ApiResponse> {
+export async function call(home: string, method: string, path: string, body?: unknown, options: { timeoutMs?: number } = {}): Promise<ApiResponse> {
   const endpoint = readEndpoint(home);
-  const response = await plainRequest(home, endpoint, method, path, body);
+  const response = await plainRequest(home, endpoint, method, path, body, options.timeoutMs ?? COMMAND_TIMEOUT_MS);
   let json: unknown = null;
   try {
     json = response.text ? JSON.parse(response.text) : null;
@@ -98,11 +106,16 @@ function requestHead(endpoint: Endpoint, method: string, path: string, payload: 
 }
 
 /** HTTP/1.1 over node:net: one request, `Connection: close`, the whole answer read to its end. */
-function plainRequest(home: string, endpoint: Endpoint, method: string, path: string, body: unknown): Promise<{ status: number; headers: Record<string, string>; text: string }> {
+function plainRequest(home: string, endpoint: Endpoint, method: string, path: string, body: unknown, timeoutMs: number): Promise<{ status: number; headers: Record<string, string>; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const { head, target } = requestHead(endpoint, method, path, payload);
   return new Promise((resolve, reject) => {
     const socket = connect(target as { path: string });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new CliError('broker_not_running', `the broker (pid ${endpoint.pid}) did not answer within ${Math.round(timeoutMs / 1000)} s: it may be stopped or frozen`, EXIT.brokerNotRunning));
+    }, timeoutMs);
+    socket.on('close', () => clearTimeout(timer));
     const chunks: Buffer[] = [];
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', (error: NodeJS.ErrnoException) => {

@@ -2,7 +2,7 @@
 // (main/cli/tool-commands.ts), so they import no more than the token command does.
 import { findPreset } from '../../core/oauth/presets.ts';
 import { UsageError } from '../args.ts';
-import { call } from '../endpoint-client.ts';
+import { call, TOOL_TIMEOUT_MS } from '../endpoint-client.ts';
 import { readStdin } from '../output.ts';
 import { fetchToken } from './token.ts';
 
@@ -38,10 +38,12 @@ export async function gitCredentialCommand(home: string, argv: string[]): Promis
   if (input['protocol'] && input['protocol'] !== 'https' && input['protocol'] !== 'http') return 0;
   const host = input['host'];
   if (!host) return 0;
-  const { body } = await call(home, 'GET', '/v1/accounts');
+  // git waits for us: the list and the token share the tools' one deadline.
+  const started = Date.now();
+  const { body } = await call(home, 'GET', '/v1/accounts', undefined, { timeoutMs: TOOL_TIMEOUT_MS });
   const account = (body as { accounts: GitAccount[] }).accounts.find((a) => a.hosts.some((p) => hostMatches(p, host)));
   if (!account) return 0; // not ours: git asks the next helper
-  const token = await fetchToken(home, account.id);
+  const token = await fetchToken(home, account.id, undefined, Math.max(1_000, TOOL_TIMEOUT_MS - (Date.now() - started)));
   // The username the provider expects next to an OAuth token over git's HTTPS (preset data).
   const username = findPreset(account.provider.preset ?? undefined)?.gitUsername ?? input['username'] ?? 'oauth2';
   process.stdout.write(`username=${username}\npassword=${token.access_token}\n`);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { flags, parseArgs, UsageError } from '../args.ts';
 import { fetchToken } from './token.ts';
 
@@ -24,6 +25,7 @@ export async function runCommand(home: string, argv: string[]): Promise<number> 
       process.stderr.write(`tokentray: cannot run ${command}: ${error.message}\n`);
       resolve(127);
     });
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1)));
+    // A child killed by a signal ends us the way a shell reports it: 128 + the signal's number.
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 + (constants.signals[signal] ?? 1) : 1)));
   });
 }

@@ -1,6 +1,6 @@
 // The hot path: `tokentray token <account>` — endpoint.json, one request, print.
 import { flag, has, parseArgs, UsageError } from '../args.ts';
-import { call } from '../endpoint-client.ts';
+import { call, TOOL_TIMEOUT_MS } from '../endpoint-client.ts';
 import { printJson } from '../output.ts';
 
 export interface TokenBody {
@@ -13,10 +13,10 @@ export interface TokenBody {
   appsecret_proof?: string;
 }
 
-export async function fetchToken(home: string, account: string, minTtl?: string): Promise<TokenBody> {
+export async function fetchToken(home: string, account: string, minTtl?: string, timeoutMs = TOOL_TIMEOUT_MS): Promise<TokenBody> {
   if (minTtl !== undefined && !/^\d{1,6}$/.test(minTtl)) throw new UsageError('--min-ttl takes a number of seconds');
   const query = minTtl === undefined ? '' : `?min_ttl=${minTtl}`;
-  const { body } = await call(home, 'GET', `/v1/accounts/${encodeURIComponent(account)}/token${query}`);
+  const { body } = await call(home, 'GET', `/v1/accounts/${encodeURIComponent(account)}/token${query}`, undefined, { timeoutMs });
   return body as TokenBody;
 }
 
