@@ -61,6 +61,7 @@ export const ERROR_STATUS = {
   account_exists: 409,
   misconfigured: 409,
   payload_too_large: 413,
+  rate_limited: 429,
   locked: 423,
   provider_unavailable: 503,
 } as const;

@@ -35,6 +35,7 @@ export const ERROR_HELP: Record<ErrorCode, { meaning: string; fix: string }> = {
   broker_not_running: { meaning: 'No broker runs on this data folder.', fix: 'Start Tokentray, or run "tokentray serve".' },
   client_denied: { meaning: 'The person denied this tool’s request.', fix: 'Ask again if it was a mistake.' },
   approval_timeout: { meaning: 'Nobody approved the tool’s request within five minutes.', fix: 'Ask again while Tokentray’s window is open.' },
+  rate_limited: { meaning: 'Too many requests in a short time.', fix: 'Wait for the time the answer names (Retry-After), then try again.' },
   not_found: { meaning: 'Nothing was found there.', fix: 'Check the name or id.' },
   internal: { meaning: 'Something went wrong inside Tokentray.', fix: 'Try again; if it happens again, report it with the broker log.' },
 };

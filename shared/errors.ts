@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'broker_not_running',
   'client_denied',
   'approval_timeout',
+  'rate_limited',
   'not_found',
   // anything we did not foresee
   'internal',

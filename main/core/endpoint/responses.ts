@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { ERROR_STATUS, type ApiErrorCode } from '../../../shared/api.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
+import { RateLimitError } from './rate-limiter.ts';
 
 /** Every response: JSON, never cached, never CORS, never sniffed. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -44,6 +45,11 @@ export function sendFailure(res: ServerResponse, error: unknown): void {
     case 'forbidden_origin':
       sendError(res, error.code, error.message);
       return;
+    case 'rate_limited': {
+      const seconds = error instanceof RateLimitError ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : 60;
+      sendError(res, 'rate_limited', error.message, { 'retry-after': String(seconds) });
+      return;
+    }
     case 'provider_unavailable': {
       const seconds = error instanceof ProviderError && error.retryAfterMs !== null ? Math.max(1, Math.ceil(error.retryAfterMs / 1000)) : 5;
       sendError(res, 'provider_unavailable', error.message, { 'retry-after': String(seconds) });
