@@ -74,3 +74,23 @@ describe('log redaction', () => {
     assert.equal(line['persisted'], false);
   });
 });
+
+describe('the set of known secrets stays bounded', () => {
+  test('10,000 rotations of one account keep two generations; both are still scrubbed; removal forgets them', () => {
+    const { logger, redactor, lines } = capturingLogger();
+    let previous = '';
+    let current = '';
+    for (let i = 0; i < 10_000; i++) {
+      previous = current;
+      current = `opaque-refresh-${i}-${'x'.repeat(20)}`;
+      redactor.setOwnedSecrets('work', [current, `opaque-access-${i}-${'y'.repeat(20)}`, null]);
+    }
+    assert.equal(redactor.size, 4, 'the current and the previous generation, nothing older');
+    logger.info(`late line with ${previous} and ${current}`);
+    const out = lines();
+    assert.doesNotMatch(out, /opaque-refresh-999[89]/);
+    redactor.setOwnedSecrets('other', ['another-secret-value']);
+    redactor.forgetOwner('work');
+    assert.equal(redactor.size, 1);
+  });
+});

@@ -49,6 +49,8 @@ const MAX_DEPTH = 8;
 
 export class Redactor {
   readonly #secrets = new Set<string>();
+  /** Per owner (an account), its current secrets and the generation before (a late log line may still quote those). */
+  readonly #owned = new Map<string, { current: string[]; previous: string[] }>();
 
   /** Remember a secret value so it is scrubbed wherever it shows up later. */
   addSecret(value: string | null | undefined): void {
@@ -59,9 +61,40 @@ export class Redactor {
     if (value) this.#secrets.delete(value);
   }
 
+  /**
+   * The secrets an owner holds now. Rotation replaces them: only the current and the previous
+   * generation are kept, so the set stays bounded however long the broker runs (older ones
+   * are still caught by the token-shape rules).
+   */
+  setOwnedSecrets(owner: string, values: Array<string | null | undefined>): void {
+    const current = [...new Set(values.filter((v): v is string => !!v && v.length >= MIN_REGISTERED_LENGTH))];
+    const before = this.#owned.get(owner);
+    if (before && before.current.length === current.length && before.current.every((v, i) => v === current[i])) return;
+    this.#owned.set(owner, { current, previous: before ? before.current.filter((v) => !current.includes(v)) : [] });
+  }
+
+  forgetOwner(owner: string): void {
+    this.#owned.delete(owner);
+  }
+
+  /** How many secret values are remembered (bounded: tests prove it). */
+  get size(): number {
+    let n = this.#secrets.size;
+    for (const { current, previous } of this.#owned.values()) n += current.length + previous.length;
+    return n;
+  }
+
+  *#all(): Iterable<string> {
+    yield* this.#secrets;
+    for (const { current, previous } of this.#owned.values()) {
+      yield* current;
+      yield* previous;
+    }
+  }
+
   redactString(input: string): string {
     let out = input;
-    for (const secret of this.#secrets) {
+    for (const secret of this.#all()) {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
     for (const shape of SHAPES) {

@@ -88,7 +88,7 @@ export class Vault {
       const stored = await this.#keychain(() => this.#records.read(accountId));
       if (!stored) return null;
       const record = parseRecord(stored.payload, accountId);
-      this.#learn(record);
+      this.#learn(accountId, record);
       this.#memory.set(accountId, record);
       return record;
     });
@@ -99,7 +99,7 @@ export class Vault {
     return this.#serial(accountId, async () => {
       this.#pendingDeletes.delete(accountId);
       const base = tokenRecordSchema.parse({ ...input, v: 1, generation: 0, updatedAt: this.#now().toISOString() });
-      this.#learn(base);
+      this.#learn(accountId, base);
       const memoryGen = this.#memory.get(accountId)?.generation ?? 0;
       // Memory first: whatever the keychain does, the newest tokens are never lost.
       this.#memory.set(accountId, { ...base, generation: memoryGen + 1 });
@@ -117,7 +117,7 @@ export class Vault {
       this.#pendingDeletes.add(accountId);
       await this.#keychain(() => this.#records.delete(accountId));
       this.#pendingDeletes.delete(accountId);
-      if (record) for (const secret of secretsOf(record)) this.#redactor.forgetSecret(secret);
+      if (record) this.#redactor.forgetOwner(accountId);
     });
   }
 
@@ -167,8 +167,8 @@ export class Vault {
     }
   }
 
-  #learn(record: TokenRecord): void {
-    for (const secret of secretsOf(record)) this.#redactor.addSecret(secret);
+  #learn(accountId: string, record: TokenRecord): void {
+    this.#redactor.setOwnedSecrets(accountId, secretsOf(record));
   }
 
   /** One operation at a time per account, in call order. */
