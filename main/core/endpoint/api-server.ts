@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { chmod, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import type { Socket } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { hashKey, sameHash } from '../clients/keys.ts';
 import { bearerKey, checkHost, checkOrigin, checkQuery } from './guards.ts';
@@ -23,6 +25,26 @@ export interface ApiServer {
   port: number;
   socketPath: string | null;
   close(): Promise<void>;
+}
+
+/**
+ * The socket's folder must be ours alone (REQUIREMENTS 12). A folder at that path that is a
+ * symlink, or belongs to someone else (another user pre-created it under the shared temp
+ * directory), is never used — not even chmod-ed, as root could: a fresh private folder is.
+ */
+async function privateSocketPath(wanted: string, logger: Logger): Promise<string> {
+  const dir = dirname(wanted);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!info.isSymbolicLink() && info.isDirectory() && (uid === undefined || info.uid === uid)) {
+    await chmod(dir, 0o700);
+    return wanted;
+  }
+  const fresh = await mkdtemp(join(tmpdir(), 'tokentray-'));
+  await chmod(fresh, 0o700);
+  logger.warn({ refused: dir, owner: info.uid, symlink: info.isSymbolicLink() }, 'the socket folder belongs to someone else: using a fresh private one');
+  return join(fresh, basename(wanted));
 }
 
 /** Slow clients are cut off: headers within 10 s, the whole request within 30 s. */
@@ -116,35 +138,36 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   let unix: Server | null = null;
   const namedPipe = options.socketPath?.startsWith('\\\\.\\pipe\\') ?? false;
-  if (options.socketPath) {
+  let socketPath = options.socketPath;
+  if (socketPath) {
     if (!namedPipe) {
-      const dir = dirname(options.socketPath);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await chmod(dir, 0o700);
-      await rm(options.socketPath, { force: true });
+      socketPath = await privateSocketPath(socketPath, options.logger);
+      await rm(socketPath, { force: true });
     }
     unix = harden(createServer(serverOptions, handler(() => null)));
     const previous = process.umask(0o077);
     try {
       await new Promise<void>((resolve, reject) => {
         unix!.once('error', reject);
-        unix!.listen(options.socketPath!, () => resolve());
+        unix!.listen(socketPath!, () => resolve());
       });
     } finally {
       process.umask(previous);
     }
-    if (!namedPipe) await chmod(options.socketPath, 0o600);
+    if (!namedPipe) await chmod(socketPath, 0o600);
   }
 
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    socketPath: options.socketPath,
+    socketPath,
     close: async () => {
       const closing = [tcp, unix].filter((s): s is Server => s !== null).map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
       for (const socket of sockets) socket.destroy();
       await Promise.all(closing);
-      if (options.socketPath && !namedPipe) await rm(options.socketPath, { force: true });
+      if (socketPath && !namedPipe) await rm(socketPath, { force: true });
+      // A fresh folder made because the wanted one was not ours goes with the socket.
+      if (socketPath && socketPath !== options.socketPath) await rm(dirname(socketPath), { recursive: true, force: true });
     },
   };
 }
