@@ -5,7 +5,7 @@ import { keychainWorkerFile, type KeychainWorkerFactory } from '../core/vault/ke
 
 export const utilityKeychainWorker: KeychainWorkerFactory = (service) => {
   // --expose-gc: the keychain process collects dropped entries, which closes their D-Bus connections.
-  const child = utilityProcess.fork(keychainWorkerFile.replace(/\.ts$/, '.js'), [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit'], serviceName: 'Tokentray keychain' });
+  const child = utilityProcess.fork(keychainWorkerFile.replace(/\.ts$/, '.js'), [service], { env: { ...process.env, TOKENTRAY_KEYCHAIN_WORKER_SERVICE: service }, execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit'], serviceName: 'Tokentray keychain' });
   let alive = true;
   return {
     get pid() {

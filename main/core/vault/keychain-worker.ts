@@ -29,7 +29,9 @@ export interface KeychainRequest {
 export type KeychainMessage = KeychainRequest | { cancel: number };
 type Request = KeychainRequest;
 
-const service = process.argv[2];
+// The service name: the first argument under Node's fork; the environment under Electron's
+// utilityProcess, whose argv layout is Electron's to choose.
+const service = process.env['TOKENTRAY_KEYCHAIN_WORKER_SERVICE'] || process.argv[2];
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /**
