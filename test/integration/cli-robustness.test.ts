@@ -1,5 +1,7 @@
 // Edges a tool meets: a frozen broker, a child killed by a signal, a flood of key requests.
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { curl, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
@@ -51,4 +53,44 @@ describe('the CLI and the endpoint at their edges', () => {
     const retryAfter = Number(refused.headers['retry-after']);
     assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${refused.headers['retry-after']}`);
   });
+
+  test('two revocations at the same moment both hold (4 of 4 tries), with a last-use save in between', async () => {
+    // Its own broker: the flood above used up this minute's key requests.
+    const main = daemon;
+    daemon = await startDaemon();
+    try {
+      await revocations();
+    } finally {
+      await daemon.cleanup();
+      daemon = main;
+    }
+  });
+
+  async function revocations(): Promise<void> {
+    const added = await tokentray(daemon.env, ['add', 'Machine', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--scope', 'api:read'], op.confidentialClient.client_secret);
+    assert.equal(added.code, 0, added.stderr);
+    const owner = ['-H', `Authorization: Bearer ${daemon.key}`];
+    const approvedKey = async (name: string): Promise<{ id: string; key: string }> => {
+      const asking = curl(['-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', JSON.stringify({ name }), `${daemon.url}/v1/clients`]);
+      let id: string | undefined;
+      for (let i = 0; i < 100 && !id; i++) {
+        const list = (await curl([...owner, `${daemon.url}/v1/clients`])).json as { clients: Array<{ id: string; name: string; status: string }> };
+        id = list.clients.find((c) => c.name === name && c.status === 'pending')?.id;
+        if (!id) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      assert.ok(id, `the request of ${name} is pending`);
+      assert.equal((await curl([...owner, '-X', 'POST', `${daemon.url}/v1/clients/${id}/approve`])).status, 200);
+      return (await asking).json as { id: string; key: string };
+    };
+    for (let round = 0; round < 4; round++) {
+      const a = await approvedKey(`tool-a-${round}`);
+      const b = await approvedKey(`tool-b-${round}`);
+      await curl(['-H', `Authorization: Bearer ${a.key}`, `${daemon.url}/v1/accounts/machine/token`]); // a last use to save
+      const [ra, rb] = await Promise.all([curl([...owner, '-X', 'DELETE', `${daemon.url}/v1/clients/${a.id}`]), curl([...owner, '-X', 'DELETE', `${daemon.url}/v1/clients/${b.id}`])]);
+      assert.deepEqual([ra.status, rb.status], [200, 200]);
+      for (const key of [a.key, b.key]) assert.equal((await curl(['-H', `Authorization: Bearer ${key}`, `${daemon.url}/v1/accounts/machine/token`])).status, 401, `round ${round}: a revoked key still works`);
+    }
+    const stored = JSON.parse(await readFile(join(daemon.home, 'clients.json'), 'utf8')) as { clients: Array<{ name: string; status: string }> };
+    assert.deepEqual(stored.clients.filter((c) => c.name.startsWith('tool-')).map((c) => c.status), Array(8).fill('revoked'), 'and so says clients.json');
+  }
 });

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { ACCOUNT_ID_PATTERN } from '../../../shared/account-id.ts';
 import { writeFileAtomic } from '../files/atomic-file.ts';
+import { PersistedState } from '../files/persisted-state.ts';
 import type { Logger } from '../log/logger.ts';
 import { hashKey, newKey, sameHash } from './keys.ts';
 
@@ -48,16 +49,31 @@ export class ClientRegistry {
   readonly #path: string;
   readonly #logger: Logger;
   readonly #now: () => Date;
-  #clients: Stored[] = [];
+  readonly #state: PersistedState<Stored[]>;
   readonly #pending = new Map<string, Pending>();
-  #writes: Promise<void> = Promise.resolve();
   #lastUseWrite = 0;
+  /** Last uses not yet written (the list shows them at once). */
+  readonly #lastUse = new Map<string, string>();
   readonly #listeners = new Set<() => void>();
 
   constructor(options: { home: string; logger: Logger; now?: () => Date }) {
     this.#path = join(options.home, CLIENTS_FILE);
     this.#logger = options.logger;
     this.#now = options.now ?? (() => new Date());
+    this.#state = new PersistedState<Stored[]>([], async (clients) => {
+      await writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, clients }, null, 2)}\n`);
+    });
+  }
+
+  get #clients(): Stored[] {
+    return this.#state.value;
+  }
+
+  /** One change of the stored clients, applied to what the previous change left, then announced. */
+  async #mutate<R>(change: (current: Stored[]) => { next: Stored[]; result: R }): Promise<R> {
+    const result = await this.#state.mutate(change);
+    this.#changed();
+    return result;
   }
 
   async load(): Promise<void> {
@@ -75,7 +91,7 @@ export class ClientRegistry {
       this.#logger.error({ movedTo }, 'clients.json was corrupt and was moved aside: every local tool must ask for a key again');
       return;
     }
-    this.#clients = parsed.data.clients;
+    this.#state.replace(parsed.data.clients);
   }
 
   /** Hears every change of the list: a new request, a decision, a revocation, a last use written. */
@@ -95,7 +111,7 @@ export class ClientRegistry {
   }
 
   list(): ClientView[] {
-    const stored = this.#clients.map(({ keyHash: _k, ...view }) => view);
+    const stored = this.#clients.map(({ keyHash: _k, ...view }) => ({ ...view, lastUsedAt: this.#lastUse.get(view.id) ?? view.lastUsedAt }));
     return [...stored, ...[...this.#pending.values()].map((p) => p.view)].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   }
 
@@ -138,7 +154,7 @@ export class ClientRegistry {
     if (!pending) throw new TokentrayError('not_found', `no pending request "${id}"`);
     const key = newKey('ttk_');
     const stored: Stored = { ...pending.view, status: 'approved', accounts: accounts && accounts.length > 0 ? accounts : pending.view.accounts, keyHash: hashKey(key).toString('hex') };
-    await this.#save([...this.#clients, stored]);
+    await this.#mutate((current) => ({ next: [...current.filter((c) => c.id !== id), stored], result: undefined }));
     pending.settle({ key });
     const { keyHash: _k, ...view } = stored;
     return view;
@@ -148,7 +164,7 @@ export class ClientRegistry {
     const pending = this.#pending.get(id);
     if (!pending) throw new TokentrayError('not_found', `no pending request "${id}"`);
     const stored: Stored = { ...pending.view, status: 'denied', keyHash: null };
-    await this.#save([...this.#clients, stored]);
+    await this.#mutate((current) => ({ next: [...current.filter((c) => c.id !== id), stored], result: undefined }));
     pending.settle({ denied: true });
     return { ...pending.view, status: 'denied' };
   }
@@ -159,10 +175,11 @@ export class ClientRegistry {
       if (this.#pending.has(id)) return this.deny(id);
       throw new TokentrayError('not_found', `no client "${id}"`);
     }
-    const next = this.#clients.map((c) => (c.id === id ? { ...c, status: 'revoked' as const, keyHash: null } : c));
-    await this.#save(next);
-    const { keyHash: _k, ...view } = next.find((c) => c.id === id)!;
-    return view;
+    return this.#mutate((current) => {
+      const next = current.map((c) => (c.id === id ? { ...c, status: 'revoked' as const, keyHash: null } : c));
+      const { keyHash: _k, ...view } = next.find((c) => c.id === id)!;
+      return { next, result: view };
+    });
   }
 
   /** The approved client holding this key, or null. Compares every hash in constant time. */
@@ -172,29 +189,25 @@ export class ClientRegistry {
       if (client.status === 'approved' && client.keyHash && sameHash(Buffer.from(client.keyHash, 'hex'), keyDigest)) match = client;
     }
     if (!match) return null;
-    match.lastUsedAt = this.#now().toISOString();
-    // Last use is worth recording, not worth a disk write on every token request.
+    const usedAt = this.#now().toISOString();
+    const id = match.id;
+    this.#lastUse.set(id, usedAt);
+    // Last use is worth recording, not worth a disk write on every token request. It is a
+    // change like any other: applied to the clients as they are then (a revocation queued
+    // meanwhile stays revoked).
     if (Date.now() - this.#lastUseWrite > 10_000) {
       this.#lastUseWrite = Date.now();
-      void this.#save(this.#clients).catch(() => undefined);
+      void this.#mutate((current) => ({ next: current.map((c) => (this.#lastUse.has(c.id) ? { ...c, lastUsedAt: this.#lastUse.get(c.id)! } : c)), result: undefined }))
+        .then(() => this.#lastUse.clear())
+        .catch(() => undefined);
     }
     const { keyHash: _k, ...view } = match;
-    return view;
+    return { ...view, lastUsedAt: usedAt };
   }
 
   async flush(): Promise<void> {
-    await this.#save(this.#clients);
-  }
-
-  #save(clients: Stored[]): Promise<void> {
-    const run = async () => {
-      await writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, clients }, null, 2)}\n`);
-      this.#clients = clients;
-      this.#changed();
-    };
-    const next = this.#writes.then(run, run);
-    this.#writes = next.catch(() => undefined);
-    return next;
+    await this.#mutate((current) => ({ next: current.map((c) => (this.#lastUse.has(c.id) ? { ...c, lastUsedAt: this.#lastUse.get(c.id)! } : c)), result: undefined }));
+    this.#lastUse.clear();
   }
 }
 

@@ -2,6 +2,7 @@ import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { settingsSchema, type Settings } from '../../../shared/broker-api.ts';
 import { writeFileAtomic } from '../files/atomic-file.ts';
+import { PersistedState } from '../files/persisted-state.ts';
 import type { Logger } from '../log/logger.ts';
 
 export const SETTINGS_FILE = 'settings.json';
@@ -14,17 +15,17 @@ export const DEFAULT_SETTINGS: Settings = { notifications: true, startAtLogin: f
 export class SettingsStore {
   readonly #path: string;
   readonly #logger: Logger;
-  #settings: Settings = DEFAULT_SETTINGS;
-  #writes: Promise<void> = Promise.resolve();
+  readonly #state: PersistedState<Settings>;
   readonly #listeners = new Set<(settings: Settings) => void>();
 
   constructor(options: { home: string; logger: Logger }) {
     this.#path = join(options.home, SETTINGS_FILE);
     this.#logger = options.logger;
+    this.#state = new PersistedState<Settings>(DEFAULT_SETTINGS, (next) => writeFileAtomic(this.#path, `${JSON.stringify(next, null, 2)}\n`));
   }
 
   get current(): Settings {
-    return this.#settings;
+    return this.#state.value;
   }
 
   async load(): Promise<void> {
@@ -42,7 +43,7 @@ export class SettingsStore {
     }
     const parsed = settingsSchema.safeParse(raw);
     if (parsed.success) {
-      this.#settings = parsed.data;
+      this.#state.replace(parsed.data);
       return;
     }
     const movedTo = `${this.#path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
@@ -51,17 +52,13 @@ export class SettingsStore {
   }
 
   /** Applies a change and resolves once it is on disk. */
-  update(change: Partial<Settings>): Promise<Settings> {
-    const run = async () => {
-      const next = settingsSchema.parse({ ...this.#settings, ...change });
-      await writeFileAtomic(this.#path, `${JSON.stringify(next, null, 2)}\n`);
-      this.#settings = next;
-      for (const listener of this.#listeners) listener(next);
-      return next;
-    };
-    const result = this.#writes.then(run, run);
-    this.#writes = result.then(() => undefined, () => undefined);
-    return result;
+  async update(change: Partial<Settings>): Promise<Settings> {
+    const next = await this.#state.mutate((current) => {
+      const value = settingsSchema.parse({ ...current, ...change });
+      return { next: value, result: value };
+    });
+    for (const listener of this.#listeners) listener(next);
+    return next;
   }
 
   onChange(listener: (settings: Settings) => void): () => void {
