@@ -173,7 +173,11 @@ export class Broker {
    */
   async signIn(id: string, options: { noBrowser?: boolean; onEvent?: (e: SignInEvent) => void; token?: string; expiresAt?: Date | null; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AccountView> {
     const account = this.#accounts.require(id);
-    const previous = await this.#vault.read(id);
+    // Damaged stored tokens are what a new sign-in replaces: they must not stop it.
+    const previous = await this.#vault.read(id).catch((error: unknown) => {
+      if (asTokentrayError(error).code === 'record_corrupt') return null;
+      throw error;
+    });
     const client = await this.#client(account);
     // One sign-in per account: a new one cancels the one still waiting for the person.
     this.#signIns.get(id)?.abort();
@@ -214,7 +218,7 @@ export class Broker {
   async getToken(id: string, options: { minTtlSeconds?: number; scopes?: string[] } = {}): Promise<TokenAnswer> {
     const account = this.#accounts.require(id);
     if (account.state.status === 'reauth_required') throw this.#reauthError(account);
-    const record = await this.#vault.read(id);
+    const record = await this.#readOrDamaged(account);
     if (!record?.accessToken) {
       if (account.state.status === 'connecting' || !record) throw new TokentrayError('reauth_required', `"${id}" is not signed in yet: run "tokentray login ${id}"`);
     }
@@ -270,7 +274,7 @@ export class Broker {
   /** Refreshes now (joining one in flight) and resolves with the account as it is after. */
   async refresh(id: string): Promise<AccountView> {
     const account = this.#accounts.require(id);
-    const record = await this.#vault.read(id);
+    const record = await this.#readOrDamaged(account);
     // A grant the provider ended stays ended: only a sign-in helps (no request that would fail).
     if (account.state.status === 'reauth_required' || !this.#canRenew(account, record)) throw this.#reauthError(account);
     await this.#engine.refreshOnce(id);
@@ -307,6 +311,18 @@ export class Broker {
     this.#log.info('resume: re-checking every account');
     await this.#vault.retryPending().catch(() => undefined);
     for (const account of this.#accounts.list()) await this.#engine.reevaluate(account.id, true);
+  }
+
+  /** The account's record; damaged tokens turn the account to reauth_required (fix: sign in again), announced. */
+  async #readOrDamaged(account: AccountDefinition): Promise<TokenRecord | null> {
+    try {
+      return await this.#vault.read(account.id);
+    } catch (error) {
+      const failure = asTokentrayError(error);
+      if (failure.code !== 'record_corrupt') throw error;
+      await this.#book.setState(account.id, { status: 'reauth_required', lastError: this.#book.errorState(failure), nextRefreshAt: null }, true);
+      throw new TokentrayError('reauth_required', `the stored tokens of "${account.id}" are damaged: sign in again ("tokentray login ${account.id}")`, { cause: failure });
+    }
   }
 
   #unavailable(account: AccountDefinition, retryInMs: number): ProviderError {

@@ -150,8 +150,8 @@ export class RefreshEngine {
   async #onRefreshFailure(id: string, failure: TokentrayError): Promise<void> {
     const runtime = this.runtime(id);
     const lastError = this.#book.errorState(failure);
-    if (failure.code === 'invalid_grant' || failure.code === 'reauth_required') {
-      this.#log.warn({ account: id, err: failure }, 'the provider ended the grant: sign-in required');
+    if (failure.code === 'invalid_grant' || failure.code === 'reauth_required' || failure.code === 'record_corrupt') {
+      this.#log.warn({ account: id, err: failure }, failure.code === 'record_corrupt' ? 'the stored tokens are damaged: sign-in required' : 'the provider ended the grant: sign-in required');
       await this.#book.setState(id, { status: 'reauth_required', lastError, nextRefreshAt: null }, true);
       return;
     }
@@ -187,7 +187,14 @@ export class RefreshEngine {
     try {
       record = await this.#vault.read(id);
     } catch (error) {
-      await this.#book.setState(id, { lastError: this.#book.errorState(asTokentrayError(error)) }, true);
+      const failure = asTokentrayError(error);
+      if (failure.code === 'record_corrupt') {
+        // Damaged tokens do not heal by waiting: the person signs in again (which overwrites them).
+        this.#log.error({ account: id, err: failure }, 'the stored tokens are damaged: sign-in required');
+        await this.#book.setState(id, { status: 'reauth_required', lastError: this.#book.errorState(failure), nextRefreshAt: null }, true);
+        return;
+      }
+      await this.#book.setState(id, { lastError: this.#book.errorState(failure) }, true);
       const delay = backoffDelayMs(this.runtime(id).attempt++, this.#backoff, null, this.#random);
       this.runtime(id).dueAt = null;
       this.#arm(id, delay);

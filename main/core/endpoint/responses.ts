@@ -65,6 +65,7 @@ export function sendFailure(res: ServerResponse, error: unknown): void {
       sendError(res, 'bad_request', error.message);
       return;
     case 'sign_in_failed':
+    case 'record_corrupt':
       sendError(res, 'reauth_required', error.message);
       return;
     default:
