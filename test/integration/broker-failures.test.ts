@@ -87,6 +87,22 @@ describe('provider failures', () => {
     assert.equal(op.counters.reusedRefreshTokens, 0);
   });
 
+  test('a 4xx page without an OAuth error (a proxy\'s 404, 407, a 408) is transient: retrying, never misconfigured; recovers', async () => {
+    const { op, h } = await setUp({ accessTokenTtl: 600 });
+    const seen = watchStatuses(h);
+    for (const status of [404, 407, 408]) {
+      await op.setFault({ mode: 'html', status, times: 1 });
+      await assert.rejects(h.broker.refresh('acct'), { code: 'provider_unavailable' });
+      const view = h.broker.view('acct');
+      assert.equal(view.status, 'retrying', `HTTP ${status}`);
+      // (fetch itself turns a 407 into a network error: transient either way)
+      if (status !== 407) assert.match(view.lastError!.message, new RegExp(`HTTP ${status} without an OAuth error`));
+      assert.ok(view.nextRefreshAt, 'a retry is planned');
+    }
+    await eventually('valid again once the page is gone', async () => h.broker.view('acct').status === 'valid', 20_000);
+    assert.ok(!seen.includes('misconfigured') && !seen.includes('reauth_required'), seen.join(' → '));
+  });
+
   test('grant revoked at the provider: reauth_required after one refresh request, none over the next 30 s', async () => {
     const { op, h } = await setUp({ accessTokenTtl: 3 });
     await op.revokeGrantOf((await storedRefreshToken(h))!);

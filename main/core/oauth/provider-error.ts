@@ -53,7 +53,7 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
 
   if (error instanceof oidc.ResponseBodyError) {
     const status = error.status;
-    if (status >= 500 || status === 429) return transient(`the provider answered HTTP ${status} (${error.error})`, { httpStatus: status });
+    if (status >= 500 || status === 429 || status === 408) return transient(`the provider answered HTTP ${status} (${error.error})`, { httpStatus: status });
     return fromOAuthError(error.error, error.error_description, status, what, error, requested);
   }
   if (error instanceof oidc.WWWAuthenticateChallengeError) {
@@ -73,7 +73,9 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   }
   const message = error instanceof Error ? error.message : String(error);
   if (probe.status !== null && probe.status >= 400) {
-    return new ProviderError('misconfigured', `${what}: the provider answered HTTP ${probe.status} (${message}); check the endpoint URLs`, { httpStatus: probe.status, cause: error });
+    // A 4xx without an OAuth error body is not the provider refusing us: it is a proxy, a
+    // captive portal, a timeout page (408) or an outage page. Retry; say what came back.
+    return transient(`HTTP ${probe.status} without an OAuth error (a proxy or an outage page?); if this lasts, check the endpoint URL`, { httpStatus: probe.status });
   }
   return new ProviderError('misconfigured', `${what}: the provider's answer was not acceptable (${message})`, { httpStatus: probe.status, cause: error });
 }
