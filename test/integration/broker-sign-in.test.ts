@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -64,6 +66,34 @@ describe('broker sign-in flows against the real provider and keychain', () => {
     assert.ok(device && device.event === 'device_code' && device.user_code && device.verification_uri);
     assert.ok(op.requests(DEVICE_GRANT) >= 1);
     assert.equal((await op.introspect((await h.broker.getToken('tv')).accessToken)).active, true);
+  });
+
+  test('a device verification URL that is plain http to a non-loopback host is never opened (REQUIREMENTS 1)', async () => {
+    // Fault injection in front of the real device endpoint: the answer is the provider's, with
+    // its verification URLs rewritten the way a hostile or broken provider would send them.
+    const proxy = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void fetch(`${op.issuer}/device/auth`, { method: 'POST', headers: { 'content-type': String(req.headers['content-type']), ...(req.headers.authorization ? { authorization: req.headers.authorization } : {}) }, body: Buffer.concat(chunks) })
+          .then(async (answer) => {
+            const body = (await answer.json()) as Record<string, unknown>;
+            body['verification_uri'] = 'http://login.example.com/device';
+            body['verification_uri_complete'] = `http://login.example.com/device?user_code=${String(body['user_code'])}`;
+            res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+          });
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const opened: string[] = [];
+    const h = await harness({ browser: { open: async (url) => { opened.push(url); } } });
+    try {
+      await h.broker.addAccount({ id: 'tv-http', name: 'Device over http', flow: 'device', provider: { tokenEndpoint: op.tokenEndpoint, deviceEndpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/device` }, clientId: op.nativeClient.client_id, scopes: ['openid'] });
+      await assert.rejects(h.broker.signIn('tv-http', { timeoutMs: 5_000 }), { code: 'insecure_url' });
+      assert.deepEqual(opened, [], 'the browser was never asked to open it');
+    } finally {
+      proxy.close();
+    }
   });
 
   test('device flow honours slow_down: the next poll comes at least 5 s later than the interval', async () => {

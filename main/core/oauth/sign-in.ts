@@ -131,6 +131,9 @@ async function deviceFlow(client: OAuthClient, options: SignInOptions): Promise<
   const scope = client.scopes.join(' ');
   try {
     const device = await client.request('device authorization', (config) => oidc.initiateDeviceAuthorization(config, scope ? { scope } : {}));
+    // REQUIREMENTS 1: what the provider says to open is checked before any browser or window sees it.
+    for (const url of [device.verification_uri, device.verification_uri_complete]) if (url) assertSafeUrl(url, 'the device verification URL');
+    const verification = device.verification_uri_complete ?? device.verification_uri;
     options.onEvent?.({
       event: 'device_code',
       user_code: device.user_code,
@@ -138,7 +141,7 @@ async function deviceFlow(client: OAuthClient, options: SignInOptions): Promise<
       verification_uri_complete: device.verification_uri_complete ?? null,
       expires_in: device.expires_in,
     });
-    if (!options.noBrowser && options.browser) await options.browser.open(device.verification_uri_complete ?? device.verification_uri);
+    if (!options.noBrowser && options.browser) await options.browser.open(verification);
     const expiry = AbortSignal.timeout(Math.min(device.expires_in * 1000, options.timeoutMs ?? SIGN_IN_TIMEOUT_MS * 3));
     const deadline = options.signal ? AbortSignal.any([expiry, options.signal]) : expiry;
     // openid-client polls at the given interval and adds 5 s on every slow_down (RFC 8628 §3.5).
