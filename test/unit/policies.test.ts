@@ -88,7 +88,8 @@ describe('input policies', () => {
     limit();
     limit();
     limit();
-    assert.throws(limit, { code: 'bad_request' });
+    now = 400;
+    assert.throws(limit, { code: 'rate_limited', retryAfterMs: 600 }, 'refused until the oldest call leaves the window');
     now = 1001;
     limit();
   });
