@@ -205,6 +205,7 @@ export class Broker {
     }
     const runtime = this.#engine.runtime(id);
     runtime.attempt = 0;
+    runtime.epoch++; // a refresh still in flight carries the older grant: it must not land
     const stored = await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
     await this.#book.setState(id, { ...expiries(stored), status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
     await this.#engine.reevaluate(id);

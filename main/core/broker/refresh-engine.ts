@@ -22,6 +22,13 @@ export interface Runtime {
   attempt: number;
   persistTimer: NodeJS.Timeout | null;
   persistAttempt: number;
+  /**
+   * Grows with every completed sign-in. A refresh remembers it when it starts; one that
+   * finishes after a newer sign-in carries the older grant and is discarded — not stored,
+   * not revoked (some providers revoke every grant of the user and client together), and
+   * its failure does not touch the status the sign-in set.
+   */
+  epoch: number;
 }
 
 export interface RefreshEngineOptions {
@@ -102,6 +109,7 @@ export class RefreshEngine {
     const account = this.#accounts.require(id);
     const record = await this.#vault.read(id);
     const runtime = this.runtime(id);
+    const epoch = runtime.epoch;
     if (runtime.timer) clearTimeout(runtime.timer);
     await this.#book.setState(id, { status: 'refreshing' }, true);
     try {
@@ -119,6 +127,7 @@ export class RefreshEngine {
         throw new TokentrayError('reauth_required', `"${id}" has no refresh token; sign in again`);
       }
       if (account.exchange) result = await applyExchange(client, result);
+      if (runtime.epoch !== epoch) return await this.#superseded(id);
       // REQUIREMENTS 17: the rotated refresh token is in the vault before the token is served.
       const stored = await this.store(id, record, result, { replaceRefreshToken: false });
       runtime.attempt = 0;
@@ -127,11 +136,20 @@ export class RefreshEngine {
       await this.#book.setState(id, { ...expiries(stored), status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString(), nextRefreshAt: due?.toISOString() ?? null }, true);
       return stored;
     } catch (error) {
+      if (runtime.epoch !== epoch) return await this.#superseded(id);
       const failure = asTokentrayError(error);
       await this.#onRefreshFailure(id, failure);
       if (failure.code === 'invalid_grant') throw new TokentrayError('reauth_required', `${failure.message}`, { cause: failure });
       throw failure;
     }
+  }
+
+  /** A refresh overtaken by a sign-in: what the sign-in stored is the answer. */
+  async #superseded(id: string): Promise<TokenRecord> {
+    this.#log.info({ account: id }, 'a refresh finished after a newer sign-in: its result is discarded');
+    const current = await this.#vault.read(id);
+    if (!current) throw new TokentrayError('reauth_required', `"${id}" has no tokens; sign in again`);
+    return current;
   }
 
   /** REQUIREMENTS 9: a request that timed out after it was sent is retried once, at once, with the same token. */
@@ -317,7 +335,7 @@ export class RefreshEngine {
   runtime(id: string): Runtime {
     let runtime = this.#runtime.get(id);
     if (!runtime) {
-      runtime = { timer: null, dueAt: null, inFlight: null, attempt: 0, persistTimer: null, persistAttempt: 0 };
+      runtime = { timer: null, dueAt: null, inFlight: null, attempt: 0, persistTimer: null, persistAttempt: 0, epoch: 0 };
       this.#runtime.set(id, runtime);
     }
     return runtime;

@@ -1,0 +1,41 @@
+// Sign-in and refresh of the same account at the same time: the newer grant wins.
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import type { AccountStatus } from '../../shared/status.ts';
+import { brokerHarness, eventually } from '../fixtures/broker-harness.ts';
+import { storedRecord } from '../fixtures/keychain.ts';
+import { TestProvider } from '../fixtures/provider/test-provider.ts';
+
+const cleanup: Array<() => Promise<void>> = [];
+after(async () => { for (const c of cleanup.reverse()) await c(); });
+
+describe('a sign-in and a refresh at the same time', () => {
+  test('a sign-in completed while a refresh is in flight is neither overwritten by the older grant nor flipped afterwards', async () => {
+    const op = await TestProvider.start({ accessTokenTtl: 600 });
+    const h = await brokerHarness(op, { requestTimeoutMs: 20_000 });
+    cleanup.push(() => op.close(), () => h.close());
+    await h.broker.addAccount({ id: 'acct', name: 'Account', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    await h.broker.signIn('acct');
+    const seen: AccountStatus[] = [];
+    h.broker.onStatus((c) => seen.push(c.account.status));
+
+    // The provider is slow for the refresh only: it answers (with the old grant's rotation) 6 s later.
+    await op.setFault({ mode: 'delay', delayMs: 6_000, times: 1 });
+    const refreshesBefore = op.requests('refresh_token');
+    const refreshing = h.broker.refresh('acct').then((v) => v, (e: unknown) => e);
+    await eventually('the refresh was sent', () => op.requests('refresh_token') === refreshesBefore + 1);
+    const signedIn = await h.broker.signIn('acct'); // the person signs in again meanwhile
+    assert.equal(signedIn.status, 'valid');
+    const fromSignIn = op.issuedRefreshTokens.at(-1)!;
+    await refreshing;
+    await eventually('the delayed refresh was answered', () => op.issuedRefreshTokens.length >= 2 && op.issuedRefreshTokens.at(-1) !== fromSignIn, 10_000);
+    await h.broker.settle();
+    assert.equal((await storedRecord(h.service, 'acct'))?.refreshToken, fromSignIn, 'the keychain holds the sign-in’s grant, not the older one');
+    assert.equal(h.broker.view('acct').status, 'valid');
+    assert.ok(!seen.slice(seen.lastIndexOf('valid')).some((s) => s === 'reauth_required' || s === 'retrying'), seen.join(' → '));
+    // And the sign-in's grant still works: the next refresh uses it.
+    await h.broker.refresh('acct');
+    assert.equal(h.broker.view('acct').status, 'valid');
+    assert.equal(op.counters.reusedRefreshTokens, 0);
+  });
+});
