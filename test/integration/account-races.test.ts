@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { AccountStatus } from '../../shared/status.ts';
 import { brokerHarness, eventually } from '../fixtures/broker-harness.ts';
-import { storedRecord } from '../fixtures/keychain.ts';
+import { secretToolAccounts, storedRecord } from '../fixtures/keychain.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -37,5 +37,30 @@ describe('a sign-in and a refresh at the same time', () => {
     await h.broker.refresh('acct');
     assert.equal(h.broker.view('acct').status, 'valid');
     assert.equal(op.counters.reusedRefreshTokens, 0);
+  });
+
+  test('a remove during a refresh waits for it, revokes the newest refresh token, and leaves no keychain item', async () => {
+    // A provider that revokes only the token it is given, not the whole grant, as many do.
+    const op = await TestProvider.start({ accessTokenTtl: 600, revokeGrantOnRevocation: false });
+    const h = await brokerHarness(op, { requestTimeoutMs: 20_000 });
+    cleanup.push(() => op.close(), () => h.close());
+    await h.broker.addAccount({ id: 'gone', name: 'Gone', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    await h.broker.signIn('gone');
+    const signedIn = op.issuedRefreshTokens.at(-1)!;
+    // The provider rotates at once; its answer (the new refresh token) arrives 3 s later.
+    await op.setFault({ mode: 'late', delayMs: 3_000, times: 1 });
+    const before = op.requests('refresh_token');
+    const refreshing = h.broker.refresh('gone').then((v) => v, (e: unknown) => e);
+    await eventually('the refresh was sent', () => op.requests('refresh_token') === before + 1);
+    const removed = await h.broker.remove('gone');
+    assert.equal(removed.revoked, true);
+    await refreshing;
+    const rotated = op.issuedRefreshTokens.at(-1)!;
+    assert.notEqual(rotated, signedIn, 'the refresh rotated the refresh token');
+    assert.equal((await op.introspect(rotated)).active, false, 'the newest refresh token was revoked');
+    await h.broker.settle();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.deepEqual((await secretToolAccounts(h.service)).filter((n) => n.startsWith('gone')), [], 'no keychain item holds the new refresh token');
+    assert.equal(h.broker.list().length, 0);
   });
 });

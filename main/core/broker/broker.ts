@@ -287,6 +287,18 @@ export class Broker {
     const account = this.#accounts.require(id);
     // A sign-in still waiting for the person ends here: its tokens would have no account.
     this.#signIns.get(id)?.abort();
+    // A refresh in flight lands first (its rotated refresh token is the one to revoke), and
+    // no other starts: nothing writes this account's record after it is deleted.
+    const release = await this.#engine.hold(id);
+    try {
+      return await this.#removeHeld(id, account, options);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  async #removeHeld(id: string, account: AccountDefinition, options: { keepRemote?: boolean }): Promise<{ revoked: boolean; note: string | null }> {
     const record = await this.#vault.read(id).catch(() => null);
     let revoked = false;
     let note: string | null = null;

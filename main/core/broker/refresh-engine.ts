@@ -59,6 +59,8 @@ export class RefreshEngine {
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
   readonly #runtime = new Map<string, Runtime>();
+  /** Accounts being removed: no refresh may start for them. */
+  readonly #held = new Set<string>();
   #stopped = false;
   /** Counts for measurements: refreshes a consumer waited for, background ones, requests sent. */
   readonly stats = { onDemandRefreshes: 0, backgroundRefreshes: 0, refreshRequests: 0 };
@@ -88,7 +90,25 @@ export class RefreshEngine {
   }
 
   /** Drops an account's timers and state (it was removed). */
+  /**
+   * Stops new refreshes of an account and waits for the one in flight to land (a removal must
+   * revoke the newest refresh token, and nothing may write the account's record after it).
+   * Returns how to let refreshes run again (when the removal fails).
+   */
+  async hold(id: string): Promise<() => void> {
+    this.#held.add(id);
+    const runtime = this.runtime(id);
+    if (runtime.timer) clearTimeout(runtime.timer);
+    runtime.timer = null;
+    await runtime.inFlight?.catch(() => undefined);
+    return () => {
+      this.#held.delete(id);
+      void this.reevaluate(id);
+    };
+  }
+
   forget(id: string): void {
+    this.#held.delete(id);
     const runtime = this.#runtime.get(id);
     if (runtime?.timer) clearTimeout(runtime.timer);
     if (runtime?.persistTimer) clearTimeout(runtime.persistTimer);
@@ -98,6 +118,7 @@ export class RefreshEngine {
   // ---- refresh ----------------------------------------------------------------------------
 
   refreshOnce(id: string): Promise<TokenRecord> {
+    if (this.#held.has(id)) return Promise.reject(new TokentrayError('account_not_found', `"${id}" is being removed`));
     const runtime = this.runtime(id);
     if (!runtime.inFlight) {
       runtime.inFlight = this.#doRefresh(id).finally(() => { runtime.inFlight = null; });
@@ -196,7 +217,7 @@ export class RefreshEngine {
 
   /** Decides what an account needs now: a refresh, a timer, or a status change. */
   async reevaluate(id: string, resuming = false): Promise<void> {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#held.has(id)) return;
     const account = this.#accounts.get(id);
     if (!account) return;
     const status = account.state.status;
