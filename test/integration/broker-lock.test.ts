@@ -4,6 +4,7 @@ import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { myIdentity } from '../../main/core/daemon/broker-lock.ts';
 
 const CONTENDER = join(process.cwd(), 'test', 'fixtures', 'lock-contender.ts');
 
@@ -43,4 +44,28 @@ describe('the broker lock under contention', () => {
       }
     });
   }
+});
+
+describe('a lock whose pid now belongs to another process', () => {
+  test('a live pid from another boot, or started at another time, is not a running broker; the real one is', async (t) => {
+    if (process.platform !== 'linux') {
+      t.skip('boot ids and start times come from /proc (Linux)');
+      return;
+    }
+    const me = myIdentity();
+    assert.ok(me.boot && me.start, 'this machine reports both');
+    // The pid is live (this test process), but the lock was written before a reboot...
+    for (const lock of [{ ...me, boot: '00000000-0000-0000-0000-000000000000' }, { ...me, start: String(Number(me.start) + 1) }]) {
+      const home = await mkdtemp(join(tmpdir(), 'tt-lock-reused-'));
+      await writeFile(join(home, 'broker.lock'), `${JSON.stringify(lock)}\n`);
+      assert.deepEqual(await contend(home, 1), ['ok'], `taken over: ${JSON.stringify(lock)}`);
+    }
+    // ...while the live process that did write it still holds it.
+    const held = await mkdtemp(join(tmpdir(), 'tt-lock-held-'));
+    await writeFile(join(held, 'broker.lock'), `${JSON.stringify(me)}\n`);
+    assert.deepEqual(await contend(held, 1), ['broker_running']);
+    // A lock from an older version (a pid only) keeps the pid check.
+    await writeFile(join(held, 'broker.lock'), `${JSON.stringify({ pid: me.pid })}\n`);
+    assert.deepEqual(await contend(held, 1), ['broker_running']);
+  });
 });
