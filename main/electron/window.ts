@@ -3,7 +3,7 @@
 import { BrowserWindow, net, protocol, session, shell } from 'electron';
 import { extname, join, normalize, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { UI_CSP } from '../core/endpoint/static-files.ts';
+import { UI_CSP, UI_FILE_TYPES } from '../core/endpoint/static-files.ts';
 import { safeToOpen } from './shell.ts';
 
 export const APP_ORIGIN = 'app://tokentray';
@@ -12,8 +12,6 @@ export const APP_ORIGIN = 'app://tokentray';
 export function registerAppScheme(): void {
   protocol.registerSchemesAsPrivileged([{ scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: false, corsEnabled: false } }]);
 }
-
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png', '.svg': 'image/svg+xml' };
 
 /** After `ready`: app://tokentray/<file> serves only files inside the built renderer, with the window's CSP. */
 export function serveApp(uiDir: string): void {
@@ -24,7 +22,7 @@ export function serveApp(uiDir: string): void {
     if (url.host !== 'tokentray' || !file.startsWith(root + sep)) return new Response('not found', { status: 404 });
     const response = await net.fetch(pathToFileURL(file).href).catch(() => null);
     if (!response || !response.ok) return new Response('not found', { status: 404 });
-    return new Response(response.body, { headers: { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-security-policy': UI_CSP, 'x-content-type-options': 'nosniff' } });
+    return new Response(response.body, { headers: { 'content-type': UI_FILE_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-security-policy': UI_CSP, 'x-content-type-options': 'nosniff' } });
   });
   // The window asks for nothing: no camera, no notifications from the page, no clipboard reads.
   session.defaultSession.setPermissionRequestHandler((_contents, permission, callback) => callback(permission === 'clipboard-sanitized-write'));

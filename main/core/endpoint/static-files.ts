@@ -5,7 +5,8 @@ import { extname, join, relative, sep } from 'node:path';
 /** The window's page may load only its own files and talk only to its own broker. */
 export const UI_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-const TYPES: Record<string, string> = {
+/** Content types of the files the built window is made of (web mode and the desktop app's app:// both serve them). */
+export const UI_FILE_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
@@ -49,7 +50,7 @@ export async function loadStaticFiles(dir: string): Promise<StaticFiles | null> 
   }
   const files = new Map<string, { body: Buffer; type: string }>();
   for (const file of names) {
-    const type = TYPES[extname(file).toLowerCase()];
+    const type = UI_FILE_TYPES[extname(file).toLowerCase()];
     if (!type) continue;
     files.set(`/${relative(dir, file).split(sep).join('/')}`, { body: await readFile(file), type });
   }
