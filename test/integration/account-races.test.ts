@@ -63,4 +63,26 @@ describe('a sign-in and a refresh at the same time', () => {
     assert.deepEqual((await secretToolAccounts(h.service)).filter((n) => n.startsWith('gone')), [], 'no keychain item holds the new refresh token');
     assert.equal(h.broker.list().length, 0);
   });
+
+  test('a client secret changed while a refresh is in flight is kept: the refresh lands first, the change after', async () => {
+    const op = await TestProvider.start({ accessTokenTtl: 600 });
+    const h = await brokerHarness(op, { requestTimeoutMs: 20_000 });
+    cleanup.push(() => op.close(), () => h.close());
+    await h.broker.addAccount(
+      { id: 'conf', name: 'Confidential', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['openid', 'offline_access'] },
+      { clientSecret: op.confidentialClient.client_secret },
+    );
+    await h.broker.signIn('conf');
+    await op.setFault({ mode: 'delay', delayMs: 3_000, times: 1 });
+    const before = op.requests('refresh_token');
+    const refreshing = h.broker.refresh('conf');
+    await eventually('the refresh was sent', () => op.requests('refresh_token') === before + 1);
+    // The person rotates the client secret meanwhile (here: to a wrong one, which is easy to spot).
+    await h.broker.reconfigure('conf', (a) => a, { clientSecret: 'the-new-secret' });
+    assert.equal((await refreshing).status, 'valid', 'the refresh sent with the old secret landed');
+    const stored = await storedRecord(h.service, 'conf');
+    assert.equal(stored?.clientSecret, 'the-new-secret', 'the keychain holds the new secret, not the one the refresh started with');
+    assert.equal(stored?.refreshToken, op.issuedRefreshTokens.at(-1), 'and the rotated refresh token');
+    await assert.rejects(h.broker.refresh('conf'), { code: 'misconfigured' }, 'the next refresh uses the new (wrong) secret');
+  });
 });

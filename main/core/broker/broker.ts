@@ -10,8 +10,9 @@ import { signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-
 import { DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
+import { AccountMachine } from './account-machine.ts';
 import { recordInput } from './record-merge.ts';
-import { expiries, RefreshEngine } from './refresh-engine.ts';
+import { RefreshEngine } from './refresh-engine.ts';
 import { StatusBook, type StatusChange } from './status-book.ts';
 import { asTokentrayError, date } from './values.ts';
 import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
@@ -34,6 +35,8 @@ export interface BrokerOptions {
   watchSleep?: boolean;
   /** How long a token request waits for a refresh before answering with what it has (default 8 s). */
   maxWaitMs?: number;
+  /** How requests reach providers (default: the global fetch). */
+  fetch?: typeof fetch;
 }
 
 export type { StatusChange } from './status-book.ts';
@@ -57,8 +60,10 @@ export class Broker {
   readonly #timeoutMs: number;
   readonly #backoff: BackoffPolicy;
   readonly #maxWaitMs: number;
+  readonly #fetch: typeof fetch | undefined;
   readonly #clients = new Map<string, OAuthClient>();
-  readonly #signIns = new Map<string, AbortController>();
+  /** One machine per account: the only writer of its record and status. */
+  readonly #machines = new Map<string, AccountMachine>();
   readonly #book: StatusBook;
   readonly #engine: RefreshEngine;
   #stopSleepWatch: (() => void) | null = null;
@@ -74,12 +79,15 @@ export class Broker {
     this.#timeoutMs = options.requestTimeoutMs ?? 20_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxWaitMs = options.maxWaitMs ?? 8_000;
+    this.#fetch = options.fetch;
     this.#book = new StatusBook({ accounts: this.#accounts, vault: this.#vault, logger: this.#log, now: this.#now });
     this.#engine = new RefreshEngine({
       accounts: this.#accounts,
       vault: this.#vault,
       logger: this.#log,
       book: this.#book,
+      machineFor: (id) => this.#machine(id),
+      machines: () => this.#machines.values(),
       clientFor: (account) => this.#client(account),
       now: this.#now,
       random: this.#random,
@@ -120,9 +128,7 @@ export class Broker {
 
   /** Ends a sign-in still waiting for the person; false when none was. */
   cancelSignIn(id: string): boolean {
-    const pending = this.#signIns.get(id);
-    pending?.abort();
-    return pending !== undefined;
+    return this.#machines.get(id)?.cancelSignIn() ?? false;
   }
 
   list(): AccountView[] {
@@ -151,18 +157,21 @@ export class Broker {
   /** Changes an account's configuration (e.g. after `misconfigured`); the tokens stay. */
   async reconfigure(id: string, change: (current: AccountDefinition) => AccountDefinitionInput, secrets: NewAccountSecrets = {}): Promise<AccountView> {
     this.#accounts.require(id); // before the vault learns anything about it
+    const machine = this.#machine(id);
+    const decision = machine.decide('reconfigure');
+    if (decision === 'refuse') throw new TokentrayError('account_not_found', `"${id}" is being removed`);
+    // A refresh in flight lands first: it merges its grant into the record this writes.
+    if (decision === 'after') await machine.refreshInFlight?.catch(() => undefined);
     const secret = secrets.clientSecret;
-    if (secret !== undefined) await this.#vault.write(id, { ...recordInput(await this.#vault.read(id)), clientSecret: secret });
-    const account = await this.#accounts.update(id, (current) => ({ ...change(current), ...(secret !== undefined ? { hasClientSecret: !!secret } : {}) }));
-    this.#clients.delete(id);
-    this.#engine.runtime(id).attempt = 0;
-    if (account.state.status === 'misconfigured') {
+    await machine.exclusive(async () => {
+      if (secret !== undefined) await this.#vault.write(id, { ...recordInput(await this.#vault.read(id)), clientSecret: secret });
+      const account = await this.#accounts.update(id, (current) => ({ ...change(current), ...(secret !== undefined ? { hasClientSecret: !!secret } : {}) }));
+      this.#clients.delete(id);
+      machine.attempt = 0;
       // Fixed, as far as we can tell: back to what the tokens say, announced like every change;
       // the next refresh proves it (or says misconfigured again).
-      const record = await this.#vault.read(id);
-      const status = record && this.#validFor(record) > 0 ? 'valid' : 'expired';
-      await this.#book.setState(id, { status, lastError: null }, true);
-    }
+      if (account.state.status === 'misconfigured') await machine.applyHeld('reconfigured', await this.#vault.read(id).catch(() => null), { lastError: null });
+    });
     await this.#engine.reevaluate(id);
     return this.view(id);
   }
@@ -173,16 +182,10 @@ export class Broker {
    */
   async signIn(id: string, options: { noBrowser?: boolean; onEvent?: (e: SignInEvent) => void; token?: string; expiresAt?: Date | null; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AccountView> {
     const account = this.#accounts.require(id);
-    // Damaged stored tokens are what a new sign-in replaces: they must not stop it.
-    const previous = await this.#vault.read(id).catch((error: unknown) => {
-      if (asTokentrayError(error).code === 'record_corrupt') return null;
-      throw error;
-    });
     const client = await this.#client(account);
+    const machine = this.#machine(id);
     // One sign-in per account: a new one cancels the one still waiting for the person.
-    this.#signIns.get(id)?.abort();
-    const mine = new AbortController();
-    this.#signIns.set(id, mine);
+    const mine = machine.beginSignIn();
     const signal = options.signal ? AbortSignal.any([options.signal, mine.signal]) : mine.signal;
     let result: GrantResult;
     try {
@@ -190,12 +193,13 @@ export class Broker {
     } catch (error) {
       const failure = asTokentrayError(error);
       this.#log.warn({ account: id, err: failure }, 'sign-in failed; previous tokens kept');
-      await this.#book.setState(id, { lastError: this.#book.errorState(failure) }, true);
+      await machine.note({ lastError: this.#book.errorState(failure) });
       throw failure;
     } finally {
-      if (this.#signIns.get(id) === mine) this.#signIns.delete(id);
+      machine.endSignIn(mine);
     }
-    if (!this.#accounts.get(id)) {
+    const outcome = await machine.signedIn(result, account.scopes, { lastRefreshAt: this.#now().toISOString() });
+    if (outcome.decision === 'discard') {
       // Removed while the provider was answering: keep nothing, and end the grant we just got.
       const removed = new TokentrayError('sign_in_failed', `"${id}" was removed during its sign-in; nothing was kept`);
       if (await client.hasRevocationEndpoint().catch(() => false)) {
@@ -203,11 +207,6 @@ export class Broker {
       }
       throw removed;
     }
-    const runtime = this.#engine.runtime(id);
-    runtime.attempt = 0;
-    runtime.epoch++; // a refresh still in flight carries the older grant: it must not land
-    const stored = await this.#engine.store(id, previous, result, { replaceRefreshToken: true });
-    await this.#book.setState(id, { ...expiries(stored), status: 'valid', lastError: null, lastRefreshAt: this.#now().toISOString() }, true);
     await this.#engine.reevaluate(id);
     return this.view(id);
   }
@@ -238,18 +237,18 @@ export class Broker {
     }
     if (!this.#canRenew(account, record)) {
       if (record && this.#validFor(record) > 0) return this.#answer(account, record);
-      await this.#book.setState(id, { status: 'reauth_required', nextRefreshAt: null }, true);
+      await this.#machine(id).apply('cannot_renew', record, { nextRefreshAt: null });
       throw this.#reauthError(this.#accounts.require(id));
     }
-    const runtime = this.#engine.runtime(id);
-    const backingOff = (account.state.status === 'retrying' || account.state.status === 'expired') && !runtime.inFlight && runtime.dueAt !== null && runtime.dueAt > this.#now().getTime();
+    const runtime = this.#machine(id);
+    const backingOff = (account.state.status === 'retrying' || account.state.status === 'expired') && !runtime.refreshInFlight && runtime.dueAt !== null && runtime.dueAt > this.#now().getTime();
     if (backingOff) {
       // The provider failed moments ago: do not hammer it, answer at once.
       if (record && this.#validFor(record) > 0) return this.#answer(account, record);
       throw this.#unavailable(account, runtime.dueAt! - this.#now().getTime());
     }
     try {
-      if (!runtime.inFlight) this.#engine.stats.onDemandRefreshes++;
+      if (!runtime.refreshInFlight) this.#engine.stats.onDemandRefreshes++;
       const refreshed = this.#engine.refreshOnce(id);
       let timer: NodeJS.Timeout | undefined;
       const waited = await Promise.race([
@@ -285,15 +284,17 @@ export class Broker {
   /** Revokes at the provider (unless kept), then deletes every local trace. */
   async remove(id: string, options: { keepRemote?: boolean } = {}): Promise<{ revoked: boolean; note: string | null }> {
     const account = this.#accounts.require(id);
-    // A sign-in still waiting for the person ends here: its tokens would have no account.
-    this.#signIns.get(id)?.abort();
-    // A refresh in flight lands first (its rotated refresh token is the one to revoke), and
-    // no other starts: nothing writes this account's record after it is deleted.
-    const release = await this.#engine.hold(id);
+    const machine = this.#machine(id);
+    if (machine.decide('remove') === 'join') throw new TokentrayError('account_not_found', `"${id}" is being removed already`);
+    // A sign-in still waiting for the person ends here (its tokens would have no account); a
+    // refresh in flight lands first (its rotated refresh token is the one to revoke), and no
+    // other starts: nothing writes this account's record after it is deleted.
+    const release = await machine.beginRemove();
     try {
       return await this.#removeHeld(id, account, options);
     } catch (error) {
       release();
+      void this.#engine.reevaluate(id);
       throw error;
     }
   }
@@ -311,7 +312,8 @@ export class Broker {
         revoked = true;
       }
     }
-    this.#engine.forget(id);
+    this.#machines.get(id)?.dispose();
+    this.#machines.delete(id);
     this.#clients.delete(id);
     await this.#vault.delete(id);
     await this.#accounts.remove(id);
@@ -333,7 +335,7 @@ export class Broker {
     } catch (error) {
       const failure = asTokentrayError(error);
       if (failure.code !== 'record_corrupt') throw error;
-      await this.#book.setState(account.id, { status: 'reauth_required', lastError: this.#book.errorState(failure), nextRefreshAt: null }, true);
+      await this.#machine(account.id).apply('record_damaged', null, { lastError: this.#book.errorState(failure), nextRefreshAt: null });
       throw new TokentrayError('reauth_required', `the stored tokens of "${account.id}" are damaged: sign in again ("tokentray login ${account.id}")`, { cause: failure });
     }
   }
@@ -358,11 +360,20 @@ export class Broker {
     return tokenAnswer(account, record, this.#now());
   }
 
+  #machine(id: string): AccountMachine {
+    let machine = this.#machines.get(id);
+    if (!machine) {
+      machine = new AccountMachine(id, { accounts: this.#accounts, vault: this.#vault, book: this.#book, logger: this.#log, now: this.#now, onNotPersisted: (a) => this.#engine.retryPersist(a) });
+      this.#machines.set(id, machine);
+    }
+    return machine;
+  }
+
   async #client(account: AccountDefinition): Promise<OAuthClient> {
     let client = this.#clients.get(account.id);
     if (!client || configKey(client.account) !== configKey(account)) {
       const record = await this.#vault.read(account.id).catch(() => null);
-      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs: this.#timeoutMs, now: this.#now });
+      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs: this.#timeoutMs, now: this.#now, ...(this.#fetch ? { fetch: this.#fetch } : {}) });
       this.#clients.set(account.id, client);
     }
     return client;

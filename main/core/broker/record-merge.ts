@@ -29,3 +29,8 @@ export function recordInput(record: TokenRecord | null): TokenRecordInput {
   const { v: _v, generation: _g, updatedAt: _u, ...rest } = record;
   return rest;
 }
+
+/** The token times an account's state shows (never the tokens). */
+export function expiries(record: TokenRecord): { accessTokenExpiresAt: string | null; refreshTokenExpiresAt: string | null } {
+  return { accessTokenExpiresAt: record.accessTokenExpiresAt, refreshTokenExpiresAt: record.refreshTokenExpiresAt };
+}

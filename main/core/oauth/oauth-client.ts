@@ -1,10 +1,10 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 import type { AccountDefinition } from '../../../shared/account.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { toGrantResult, type GrantResult } from './grant-result.ts';
 import { fillTemplate, findPreset } from './presets.ts';
-import { ProviderError, toProviderError, type ResponseProbe } from './provider-error.ts';
+import { ProviderError, toProviderError } from './provider-error.ts';
+import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
 
 export interface OAuthClientOptions {
@@ -13,9 +13,9 @@ export interface OAuthClientOptions {
   /** Every HTTP request to the provider is abandoned after this long. */
   timeoutMs: number;
   now: () => Date;
+  /** How HTTP requests reach the provider (openid-client's customFetch); the global fetch by default. */
+  fetch?: typeof fetch;
 }
-
-const probes = new AsyncLocalStorage<ResponseProbe>();
 
 /**
  * One account's view of its provider through openid-client v6: discovery or explicit
@@ -26,6 +26,7 @@ export class OAuthClient {
   readonly #secret: string | null;
   readonly #timeoutMs: number;
   readonly #now: () => Date;
+  readonly #send: typeof fetch;
   #config: Promise<oidc.Configuration> | null = null;
 
   constructor(options: OAuthClientOptions) {
@@ -33,6 +34,7 @@ export class OAuthClient {
     this.#secret = options.clientSecret;
     this.#timeoutMs = options.timeoutMs;
     this.#now = options.now;
+    this.#send = options.fetch ?? fetch;
   }
 
   /** Scopes as configured, or the preset's defaults. */
@@ -103,7 +105,7 @@ export class OAuthClient {
 
   async #request<T>(what: string, op: (config: oidc.Configuration) => Promise<T>, requested?: { scope?: string | undefined }): Promise<T> {
     const config = await this.configuration();
-    const probe: ResponseProbe = { status: null, retryAfter: null };
+    const probe: ResponseProbe = newProbe();
     try {
       return await probes.run(probe, () => op(config));
     } catch (error) {
@@ -136,7 +138,7 @@ export class OAuthClient {
     const insecure = urls.some((u) => u.protocol === 'http:' && isLoopbackHost(u.hostname));
     let config: oidc.Configuration;
     if (issuer) {
-      const probe: ResponseProbe = { status: null, retryAfter: null };
+      const probe: ResponseProbe = newProbe();
       try {
         config = await probes.run(probe, () =>
           oidc.discovery(assertSafeUrl(issuer, 'the issuer'), account.clientId!, undefined, clientAuth, {
@@ -150,6 +152,9 @@ export class OAuthClient {
       // Explicit endpoints override what discovery said (some providers omit revocation).
       const meta = config.serverMetadata() as Record<string, unknown>;
       for (const [key, value] of Object.entries(explicit)) if (value) meta[key] = value;
+      // REQUIREMENTS 4: ID tokens are checked against the provider's keys too, not only their
+      // claims (openid-client leaves signatures unchecked on the token endpoint by default).
+      if (meta['jwks_uri']) oidc.enableNonRepudiationChecks(config);
     } else {
       if (!explicit.token_endpoint) throw new TokentrayError('invalid_config', `${account.id}: an issuer or a token endpoint is required`);
       config = new oidc.Configuration({ issuer: new URL(explicit.token_endpoint).origin, ...explicit }, account.clientId, undefined, clientAuth);
@@ -163,7 +168,8 @@ export class OAuthClient {
   readonly #fetch: oidc.CustomFetch = async (url, options) => {
     const probe = probes.getStore();
     const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs);
-    const response = await fetch(url, { ...options, signal } as RequestInit);
+    if (probe) probe.sent = false;
+    const response = await this.#send(url, { ...options, signal } as RequestInit);
     if (probe) {
       probe.status = response.status;
       probe.retryAfter = response.headers.get('retry-after');

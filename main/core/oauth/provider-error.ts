@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { TokentrayError, type ErrorCode } from '../../../shared/errors.ts';
+import type { ResponseProbe } from './request-sent.ts';
 
 /** What the token endpoint (or the network on the way) said, sorted by how Tokentray reacts. */
 export class ProviderError extends TokentrayError {
@@ -8,16 +9,19 @@ export class ProviderError extends TokentrayError {
   readonly httpStatus: number | null;
   /** From `Retry-After`, in milliseconds. */
   readonly retryAfterMs: number | null;
-  /** The request was sent and no answer came in time (REQUIREMENTS 9). */
+  /** No answer came in time (before or after the request was sent). */
   readonly timedOut: boolean;
+  /** The request was sent and no answer came (a timeout or a cut connection): REQUIREMENTS 9. */
+  readonly unanswered: boolean;
 
-  constructor(code: ErrorCode, message: string, details: { oauthError?: string | null; httpStatus?: number | null; retryAfterMs?: number | null; timedOut?: boolean; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, details: { oauthError?: string | null; httpStatus?: number | null; retryAfterMs?: number | null; timedOut?: boolean; unanswered?: boolean; cause?: unknown }) {
     super(code, message, { cause: details.cause, retryable: code === 'provider_unavailable' });
     this.name = 'ProviderError';
     this.oauthError = details.oauthError ?? null;
     this.httpStatus = details.httpStatus ?? null;
     this.retryAfterMs = details.retryAfterMs ?? null;
     this.timedOut = details.timedOut ?? false;
+    this.unanswered = details.unanswered ?? false;
   }
 }
 
@@ -39,16 +43,11 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-/** The last HTTP answer of one call, captured through openid-client's customFetch. */
-export interface ResponseProbe {
-  status: number | null;
-  retryAfter: string | null;
-}
 
 /** The one place where openid-client's and fetch's errors become Tokentray errors. */
 export function toProviderError(error: unknown, what: string, probe: ResponseProbe, requested?: { scope?: string }): ProviderError {
   if (error instanceof ProviderError) return error;
-  const transient = (message: string, extra: { httpStatus?: number | null; timedOut?: boolean } = {}) =>
+  const transient = (message: string, extra: { httpStatus?: number | null; timedOut?: boolean; unanswered?: boolean } = {}) =>
     new ProviderError('provider_unavailable', `${what}: ${message}`, { ...extra, retryAfterMs: parseRetryAfter(probe.retryAfter), cause: error });
 
   if (error instanceof oidc.ResponseBodyError) {
@@ -62,11 +61,18 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   }
   // openid-client wraps what fetch threw (ClientError → TimeoutError / TypeError → system error).
   const chain = causes(error);
-  if (chain.some((e) => e.name === 'TimeoutError' || e.name === 'AbortError')) return transient('the provider did not answer in time', { timedOut: true });
+  if (chain.some((e) => e.name === 'TimeoutError' || e.name === 'AbortError')) {
+    return probe.sent
+      ? transient('the provider did not answer in time', { timedOut: true, unanswered: true })
+      : transient('could not connect to the provider in time', { timedOut: true });
+  }
   const network = chain.find((e) => e instanceof TypeError && /fetch failed|network|socket|terminated/i.test(e.message));
   if (network) {
     const root = chain[chain.length - 1] as Error & { code?: string };
-    return transient(`network error (${root.code ?? root.message})`);
+    // Cut after the request went out: the provider may have issued tokens (and rotated).
+    return probe.sent
+      ? transient(`the connection was cut before the answer (${root.code ?? root.message})`, { unanswered: true })
+      : transient(`network error (${root.code ?? root.message})`);
   }
   if (probe.status !== null && (probe.status >= 500 || probe.status === 429)) {
     return transient(`the provider answered HTTP ${probe.status}`, { httpStatus: probe.status });
