@@ -120,6 +120,28 @@ describe('vault on the real keychain', () => {
     assert.deepEqual(await secretToolAccounts(service), []);
   });
 
+  test('a damaged header hides no chunks: the next write and a removal leave none behind', async () => {
+    const service = newService('header');
+    const keychain = realKeychain(service);
+    const store = new LimitedStore(keychain, WINDOWS_LIMIT);
+    for (const then of ['write', 'remove'] as const) {
+      const { vault } = vaultOn(store);
+      await vault.write('acct', recordOfSize(8 * 1024));
+      await vault.write('acct', recordOfSize(9 * 1024)); // both slots have been used
+      assert.ok((await secretToolAccounts(service)).length >= 4, 'a header and its chunks');
+      await keychain.set('acct', '{"tt":1,"gen":'); // the header is damaged: it no longer says where its chunks are
+      await assert.rejects(vaultOn(store).vault.read('acct'), { code: 'record_corrupt' });
+      if (then === 'write') {
+        const { record } = await vaultOn(store).vault.write('acct', recordOfSize(100));
+        assert.deepEqual(await secretToolAccounts(service), ['acct'], 'an inline record over a damaged header: no chunk left');
+        assert.equal((await vaultOn(store).vault.read('acct'))?.refreshToken, record.refreshToken);
+      } else {
+        await vaultOn(store).vault.delete('acct');
+        assert.deepEqual(await secretToolAccounts(service), [], 'removed: no chunk outlives the account');
+      }
+    }
+  });
+
   test('a tampered chunk is detected by the checksum', async () => {
     const service = newService('tamper');
     const keychain = realKeychain(service);

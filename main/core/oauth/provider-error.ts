@@ -77,6 +77,10 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   if (probe.status !== null && (probe.status >= 500 || probe.status === 429)) {
     return transient(`the provider answered HTTP ${probe.status}`, { httpStatus: probe.status });
   }
+  // REQUIREMENTS 4: an ID token that fails its signature or claim checks is not a broken
+  // configuration to stop for, and not to be stored: say what failed.
+  const idToken = chain.find((e) => /\bJWT\b|ID Token|JWS/.test(e.message));
+  if (idToken) return new ProviderError('provider_error', `${what}: the provider's ID token did not validate (${idToken.message})`, { httpStatus: probe.status, cause: error });
   const message = error instanceof Error ? error.message : String(error);
   if (probe.status !== null && probe.status >= 400) {
     // A 4xx without an OAuth error body is not the provider refusing us: it is a proxy, a

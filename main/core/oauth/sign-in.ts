@@ -157,6 +157,7 @@ function signInError(error: unknown): TokentrayError {
   if (error instanceof ProviderError) {
     if (error.oauthError === 'access_denied') return new TokentrayError('sign_in_failed', 'the sign-in was denied', { cause: error });
     if (error.oauthError === 'expired_token') return new TokentrayError('sign_in_failed', 'the device code expired before the sign-in was approved', { cause: error });
+    if (error.code === 'provider_error') return new TokentrayError('sign_in_failed', error.message, { cause: error });
     if (error.timedOut && error.message.includes('device flow')) return new TokentrayError('sign_in_failed', 'the device sign-in timed out or was cancelled', { cause: error });
     return error;
   }

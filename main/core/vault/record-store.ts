@@ -6,9 +6,12 @@ import type { SecretStore } from './secret-store.ts';
 /**
  * Stores one record per account as one atomic unit, even where the keychain caps an item's
  * size. A record that fits goes inline in the header item (`<id>`). A larger one is split into
- * chunks (`<id>#<generation>.<index>`) written under a new generation; then the header flips to
- * them in one write; only then are the old chunks deleted. Readers check a SHA-256 over the
- * whole payload. A crash at any point leaves the old or the new record, never a mix.
+ * chunks written under a new generation, in the one of two slots (`<id>#a.<index>`,
+ * `<id>#b.<index>`, by the generation's parity) the current header does not use; then the
+ * header flips to them in one write; only then are the old slot's chunks deleted. Readers check
+ * a SHA-256 over the whole payload. A crash at any point leaves the old or the new record,
+ * never a mix. Two fixed slots mean every chunk can be found without the header: a damaged
+ * header can no longer hide chunks from a later write or a removal.
  */
 const headerSchema = z.union([
   z.strictObject({ tt: z.literal(1), gen: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/), inline: z.string() }),
@@ -18,15 +21,28 @@ const headerSchema = z.union([
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     bytes: z.number().int().nonnegative(),
     chunks: z.number().int().positive().max(10_000),
+    /** Chunks live in the slot of `gen`; absent: the older layout, named by generation. */
+    slots: z.literal(true).optional(),
   }),
 ]);
 type Header = z.infer<typeof headerSchema>;
 
-/** How many older or newer generations a write or delete sweeps for leftovers of a crash. */
+/** The older layout: how many generations around the header's a sweep covers. */
 const SWEEP_GENERATIONS = 2;
 
 export function chunkName(accountId: string, gen: number, index: number): string {
+  return `${accountId}#${gen % 2 === 1 ? 'a' : 'b'}.${index}`;
+}
+
+/** Chunks as the first layout named them (one name per generation), still read and cleaned. */
+function legacyChunkName(accountId: string, gen: number, index: number): string {
   return `${accountId}#${gen}.${index}`;
+}
+
+type ChunkedHeader = Extract<Header, { chunks: number }>;
+
+function nameOf(header: ChunkedHeader): (accountId: string, gen: number, index: number) => string {
+  return header.slots ? chunkName : legacyChunkName;
 }
 
 function sha256(text: string): string {
@@ -54,7 +70,7 @@ export class RecordStore {
     }
     const parts: string[] = [];
     for (let i = 0; i < header.chunks; i++) {
-      const part = await this.#store.get(chunkName(accountId, header.gen, i));
+      const part = await this.#store.get(nameOf(header)(accountId, header.gen, i));
       if (part === null) {
         throw new TokentrayError('record_corrupt', `chunk ${i + 1} of ${header.chunks} of the keychain record of "${accountId}" is missing`);
       }
@@ -92,42 +108,50 @@ export class RecordStore {
       await this.#store.set(accountId, inline);
       return gen;
     }
+    // The slot this generation writes holds nothing the current header needs: leftovers of an
+    // earlier failed write go first. With no readable header, the other slot may hold chunks
+    // nothing points to any more (a damaged header): they go too.
+    await this.#sweep(chunkName, accountId, gen, 0);
+    if (previous === null) await this.#sweep(chunkName, accountId, gen + 1, 0);
     if (limit === null || inline.length <= limit) {
-      await this.#sweep(accountId, gen, 0); // leftovers of an earlier failed chunked write
       await this.#store.set(accountId, inline);
     } else {
       const size = limit;
       const count = Math.ceil(payload.length / size);
-      // A failed write at this generation may have left more chunks than we need now.
-      await this.#sweep(accountId, gen, count);
       for (let i = 0; i < count; i++) {
         await this.#store.set(chunkName(accountId, gen, i), payload.slice(i * size, (i + 1) * size));
       }
-      const header = JSON.stringify({ tt: 1, gen, sha256: digest, bytes: payload.length, chunks: count } satisfies Header);
+      const header = JSON.stringify({ tt: 1, gen, sha256: digest, bytes: payload.length, chunks: count, slots: true } satisfies Header);
       await this.#store.set(accountId, header); // the flip: one atomic item write
     }
     // Only now that the header points at the new generation may the old chunks go.
-    for (let older = gen - 1; older >= Math.max(1, gen - SWEEP_GENERATIONS); older--) {
-      await this.#sweep(accountId, older, 0);
-    }
+    if (previous && 'chunks' in previous) await this.#sweepChunksOf(accountId, previous);
     return gen;
   }
 
   /** Deletes the record and every chunk it may have left; the header goes last. */
   async delete(accountId: string): Promise<boolean> {
     const header = await this.#readHeaderLenient(accountId);
-    if (header) {
-      for (let gen = Math.max(1, header.gen - SWEEP_GENERATIONS); gen <= header.gen + 1; gen++) {
-        await this.#sweep(accountId, gen, 0);
-      }
-    }
+    // Both slots, whatever the header says (or whether it can be read at all).
+    await this.#sweep(chunkName, accountId, 1, 0);
+    await this.#sweep(chunkName, accountId, 2, 0);
+    if (header && 'chunks' in header && !header.slots) await this.#sweepChunksOf(accountId, header);
     return this.#store.delete(accountId);
   }
 
+  /** A previous record's chunks, and those a crash of the layout named by generation may have left. */
+  async #sweepChunksOf(accountId: string, header: ChunkedHeader): Promise<void> {
+    if (header.slots) {
+      await this.#sweep(chunkName, accountId, header.gen, 0);
+      return;
+    }
+    for (let gen = Math.max(1, header.gen - SWEEP_GENERATIONS); gen <= header.gen + 1; gen++) await this.#sweep(legacyChunkName, accountId, gen, 0);
+  }
+
   /** Deletes chunks `from`, `from+1`, ... of a generation until one is missing. */
-  async #sweep(accountId: string, gen: number, from: number): Promise<void> {
+  async #sweep(name: (accountId: string, gen: number, index: number) => string, accountId: string, gen: number, from: number): Promise<void> {
     for (let i = from; ; i++) {
-      if (!(await this.#store.delete(chunkName(accountId, gen, i)))) return;
+      if (!(await this.#store.delete(name(accountId, gen, i)))) return;
     }
   }
 
