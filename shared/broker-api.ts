@@ -53,8 +53,14 @@ export const claimsSchema = z.strictObject({
 });
 export type Claims = z.infer<typeof claimsSchema>;
 
+/** A data file that could not be read at start: moved aside (never deleted), with what it means. */
+export const recoveredFileSchema = z.strictObject({ file: z.string(), movedTo: z.string(), message: z.string() });
+export type RecoveredFile = z.infer<typeof recoveredFileSchema>;
+
 export const overviewSchema = z.strictObject({
   version: z.string(),
+  /** Files found damaged at start (REQUIREMENTS 19): the window says so until the broker restarts. */
+  recovered: z.array(recoveredFileSchema),
   locked: z.boolean(),
   settings: settingsSchema,
   /** False when the keychain is unavailable and tokens are in memory only. */

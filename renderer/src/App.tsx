@@ -124,6 +124,7 @@ export function App() {
   const phase = useWindow((s) => s.phase);
   const locked = useWindow((s) => s.overview?.locked ?? false);
   const keychain = useWindow((s) => s.overview?.keychain ?? true);
+  const recovered = useWindow((s) => s.overview?.recovered);
   const main = useRef<HTMLElement>(null);
   useEffect(() => {
     document.title = route.view === 'accounts' ? 'Tokentray' : `Tokentray — ${route.view === 'account' ? route.id : route.view}`;
@@ -154,6 +155,11 @@ export function App() {
           The OS keychain is unavailable: tokens are kept in memory only and are lost when Tokentray stops.
         </p>
       )}
+      {ready && recovered?.map((r) => (
+        <p key={r.file} className="locked-banner" role="status">
+          {r.message} Moved to <code>{r.movedTo}</code>.
+        </p>
+      ))}
       <main id="main" ref={main} tabIndex={-1}>
         {ready ? <View route={route} /> : <Blocked />}
       </main>

@@ -1,3 +1,4 @@
+import type { RecoveredFile } from '../../../shared/broker-api.ts';
 import { randomBytes } from 'node:crypto';
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -76,12 +77,13 @@ export class ClientRegistry {
     return result;
   }
 
-  async load(): Promise<void> {
+  /** Reads clients.json; a damaged one is moved aside and reported (the answer says where). */
+  async load(): Promise<RecoveredFile | null> {
     let text: string;
     try {
       text = await readFile(this.#path, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new TokentrayError('store_io', `cannot read ${this.#path}: ${(error as Error).message}`, { cause: error });
     }
     const parsed = fileSchema.safeParse(safeJson(text));
@@ -89,9 +91,10 @@ export class ClientRegistry {
       const movedTo = `${this.#path}.corrupt-${this.#now().toISOString().replace(/[:.]/g, '-')}`;
       await rename(this.#path, movedTo);
       this.#logger.error({ movedTo }, 'clients.json was corrupt and was moved aside: every local tool must ask for a key again');
-      return;
+      return { file: 'clients.json', movedTo, message: 'clients.json was damaged and was moved aside: every local tool must ask for a key again (the old keys no longer work).' };
     }
     this.#state.replace(parsed.data.clients);
+    return null;
   }
 
   /** Hears every change of the list: a new request, a decision, a revocation, a last use written. */

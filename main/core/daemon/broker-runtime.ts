@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecoveredFile } from '../../../shared/broker-api.ts';
 import { AccountStore } from '../accounts/account-store.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { Broker } from '../broker/broker.ts';
@@ -79,12 +80,17 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
   try {
     const accounts = new AccountStore({ home, logger: childLogger(logger, 'accounts') });
     const loaded = await accounts.load();
-    if (loaded.recovered) logger.error(loaded.recovered.error.message);
+    const recovered: RecoveredFile[] = [];
+    if (loaded.recovered) {
+      logger.error(loaded.recovered.error.message);
+      recovered.push({ file: 'accounts.json', movedTo: loaded.recovered.movedTo, message: 'accounts.json was damaged and was moved aside: Tokentray started with no accounts. Nothing was deleted — restore the file by hand if it can be repaired.' });
+    }
     const vault = new Vault({ store: new KeychainStore({ service: options.keychainService, ...(options.spawnKeychainWorker ? { spawnWorker: options.spawnKeychainWorker } : {}) }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
     const keychain = await vault.probe();
     if (keychain.lastError) logger.warn({ err: keychain.lastError }, 'the keychain is not available: tokens are kept in memory only');
     const clients = new ClientRegistry({ home, logger: childLogger(logger, 'clients') });
-    await clients.load();
+    const clientsRecovered = await clients.load();
+    if (clientsRecovered) recovered.push(clientsRecovered);
     const audit = new AuditLog({ home });
     const broker = new Broker({ accounts, vault, logger: childLogger(logger, 'broker'), browser: options.browser, watchSleep: options.watchSleep ?? true });
     await broker.start();
@@ -92,8 +98,9 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     options.redactor.addSecret(ownerKey);
     const lockSwitch = new LockSwitch();
     const settings = new SettingsStore({ home, logger: childLogger(logger, 'settings') });
-    await settings.load();
-    const service = new BrokerApiService({ broker, vault, clients, audit, lock: lockSwitch, settings, logger: childLogger(logger, 'window'), version: options.version });
+    const settingsRecovered = await settings.load();
+    if (settingsRecovered) recovered.push(settingsRecovered);
+    const service = new BrokerApiService({ broker, vault, clients, audit, lock: lockSwitch, settings, logger: childLogger(logger, 'window'), version: options.version, recovered });
     const sessions = new UiSessions();
     const files = await loadStaticFiles(options.uiDir ?? builtUiDir());
     if (!files) logger.warn('the window is not built (npm run build): web mode answers 503 until it is');

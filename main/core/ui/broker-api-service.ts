@@ -1,4 +1,4 @@
-import { brokerApiContract, type BrokerCall, type BrokerEvent, type CallOutput, type CallParsedInput, type SignInStep } from '../../../shared/broker-api.ts';
+import { brokerApiContract, type BrokerCall, type BrokerEvent, type CallOutput, type CallParsedInput, type RecoveredFile, type SignInStep } from '../../../shared/broker-api.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Broker } from '../broker/broker.ts';
@@ -22,6 +22,8 @@ export interface BrokerApiServiceOptions {
   settings: SettingsStore;
   logger: Logger;
   version: string;
+  /** Data files found damaged at start and moved aside. */
+  recovered?: RecoveredFile[];
 }
 
 /** Who the activity log names when the person copies a token from the window. */
@@ -50,7 +52,7 @@ export class BrokerApiService {
     lock.onChange((locked) => this.#emit({ type: 'lock', locked }));
     settings.onChange((value) => this.#emit({ type: 'settings', settings: value }));
     this.handlers = {
-      overview: async () => ({ version: options.version, locked: lock.locked, settings: settings.current, keychain: options.vault.status().lastError?.code !== 'keychain_unavailable' }),
+      overview: async () => ({ version: options.version, recovered: options.recovered ?? [], locked: lock.locked, settings: settings.current, keychain: options.vault.status().lastError?.code !== 'keychain_unavailable' }),
       listAccounts: async () => broker.list(),
       getAccount: async ({ id }) => broker.view(id),
       addAccount: async (input) => {

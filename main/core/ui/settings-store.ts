@@ -1,6 +1,6 @@
 import { readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { settingsSchema, type Settings } from '../../../shared/broker-api.ts';
+import { settingsSchema, type RecoveredFile, type Settings } from '../../../shared/broker-api.ts';
 import { writeFileAtomic } from '../files/atomic-file.ts';
 import { PersistedState } from '../files/persisted-state.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,12 +28,13 @@ export class SettingsStore {
     return this.#state.value;
   }
 
-  async load(): Promise<void> {
+  /** Reads settings.json; a damaged one is moved aside and reported (the defaults apply). */
+  async load(): Promise<RecoveredFile | null> {
     let text: string;
     try {
       text = await readFile(this.#path, 'utf8');
     } catch {
-      return; // none yet: the defaults
+      return null; // none yet: the defaults
     }
     let raw: unknown;
     try {
@@ -44,11 +45,12 @@ export class SettingsStore {
     const parsed = settingsSchema.safeParse(raw);
     if (parsed.success) {
       this.#state.replace(parsed.data);
-      return;
+      return null;
     }
     const movedTo = `${this.#path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     await rename(this.#path, movedTo).catch(() => undefined);
     this.#logger.error({ movedTo }, 'settings.json was unreadable and was moved aside: the defaults apply');
+    return { file: 'settings.json', movedTo, message: 'settings.json was damaged and was moved aside: the default settings apply until you change them.' };
   }
 
   /** Applies a change and resolves once it is on disk. */
