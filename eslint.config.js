@@ -30,6 +30,16 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [{ group: ['**/main/electron/**', '../electron/*'], message: 'the core and the CLI never reach into the desktop shell.' }] }] },
   },
   {
+    // Time and the network reach the core through options (STYLE.md: a clock, fetch); main/core/clock.ts is the one seam.
+    files: ['main/core/**/*.ts'],
+    ignores: ['main/core/clock.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'take a `now` option (default systemMs from main/core/clock.ts)' }],
+      'no-restricted-globals': ['error', { name: 'fetch', message: 'take a `fetch` option (default systemFetch from main/core/clock.ts)' }],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'take a `now` option (default systemNow from main/core/clock.ts)' }],
+    },
+  },
+  {
     files: ['renderer/**/*.ts', 'renderer/**/*.tsx'],
     rules: { 'no-restricted-imports': ['error', { paths: [electron], patterns: [nodeBuiltins, mainFromRenderer] }] },
   },

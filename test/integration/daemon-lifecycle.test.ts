@@ -139,10 +139,19 @@ describe('the daemon lifecycle', () => {
 
   test('SIGTERM during a refresh: the write lands, endpoint.json and the lock go, exit 0', async () => {
     const daemon = daemons[0]!;
+    // The provider takes 2 s to answer this refresh: the signal surely comes while it is in flight.
+    await op.setFault({ mode: 'delay', delayMs: 2_000, times: 1 });
+    const sent = op.requests('refresh_token');
+    const issued = op.issuedRefreshTokens.length;
     const refreshing = tokentray(daemon.env, ['refresh', 'web']);
-    await new Promise((r) => setTimeout(r, 30));
+    while (op.requests('refresh_token') === sent) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(op.issuedRefreshTokens.length, issued, 'the refresh is in flight: sent, not yet answered');
+    const signalled = Date.now();
     assert.equal(await daemon.stop('SIGTERM'), 0);
+    assert.ok(Date.now() - signalled >= 1_500, 'the broker waited for the refresh in flight before it exited');
+    assert.equal(op.issuedRefreshTokens.length, issued + 1, 'the refresh was answered');
     await refreshing;
+    assert.equal((await storedRecord(service, 'web'))?.refreshToken, op.issuedRefreshTokens.at(-1), 'and its rotated refresh token reached the keychain before the exit');
     outputs.push(daemon.output());
     assert.deepEqual((await readdir(home)).filter((n) => n === 'endpoint.json' || n === 'broker.lock'), []);
     const record = await storedRecord(service, 'web');

@@ -163,6 +163,34 @@ describe('refresh edges', () => {
     assert.equal((await h.broker.refresh('acct')).status, 'valid', 'the grant lives on');
   });
 
+  test('every provider request goes through the injected fetch (openid-client customFetch), discovery to revocation', async () => {
+    const op = await provider();
+    const seen: string[] = [];
+    const recording: typeof fetch = (input, init) => {
+      seen.push(`${init?.method ?? 'GET'} ${new URL(String(input instanceof Request ? input.url : input)).pathname}`);
+      return fetch(input, init);
+    };
+    const h = await signedIn(op, 'acct', { fetch: recording });
+    await h.broker.refresh('acct');
+    await h.broker.remove('acct');
+    for (const expected of ['GET /.well-known/openid-configuration', 'POST /token', 'GET /jwks', 'POST /token/revocation']) {
+      assert.ok(seen.includes(expected), `${expected} in ${seen.join(', ')}`);
+    }
+  });
+
+  test('the broker decides by the injected clock: moved to a minute before expiry, a token request refreshes first', async () => {
+    const op = await provider();
+    let offsetMs = 0;
+    const h = await signedIn(op, 'acct', { now: () => new Date(Date.now() + offsetMs) });
+    const first = await h.broker.getToken('acct');
+    const sent = op.requests('refresh_token');
+    assert.equal((await h.broker.getToken('acct')).accessToken, first.accessToken, 'fresh: served as is');
+    offsetMs = Date.parse(first.expiresAt!) - Date.now() - 20_000; // 20 s left, by the broker's clock
+    const second = await h.broker.getToken('acct', { minTtlSeconds: 30 });
+    assert.notEqual(second.accessToken, first.accessToken);
+    assert.equal(op.requests('refresh_token'), sent + 1, 'one refresh, because the injected clock said so');
+  });
+
   test('a connect timeout is not retried; a timeout after sending is (REQUIREMENTS 9)', async () => {
     // A provider host whose listener is frozen before accepting: its accept queue fills, and
     // new connections hang in the handshake (the request is never sent).

@@ -37,6 +37,14 @@ describe('layering lint', () => {
     assert.ok((await lint('shared/x.ts', "import { Vault } from '../main/core/vault/vault.ts';\nexport type V = Vault;\n")).some((m) => m.includes('pure TypeScript')));
   });
 
+  test('main/core reads the clock and the network only through options: Date.now(), new Date() and the global fetch fail the lint', async () => {
+    for (const code of ['export const t = Date.now();\n', 'export const t = new Date();\n', "export const r = fetch('http://127.0.0.1/');\n"]) {
+      assert.ok((await lint('main/core/x.ts', code)).some((m) => m.includes('main/core/clock.ts')), code);
+    }
+    assert.deepEqual(await lint('main/core/x.ts', "export const t = new Date('2030-01-01');\n"), [], 'a given date is no clock');
+    assert.deepEqual(await lint('main/core/clock.ts', 'export const t = Date.now();\n'), []);
+  });
+
   test('the whole tree passes the lint', async () => {
     const results = await eslint.lintFiles(['shared', 'main', 'renderer', 'test', 'bench', 'scripts'].filter((dir) => existsSync(dir) && readdirSync(dir).length > 0));
     const problems = results.flatMap((r) => r.messages.map((m) => `${r.filePath}:${m.line} ${m.ruleId}: ${m.message}`));

@@ -6,6 +6,7 @@ import { isAccountId } from '../../../shared/account-id.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { writeFileAtomic } from '../files/atomic-file.ts';
 import type { Logger } from '../log/logger.ts';
+import { systemNow } from '../clock.ts';
 
 export const ACCOUNTS_FILE = 'accounts.json';
 
@@ -39,7 +40,7 @@ export class AccountStore {
     this.#home = options.home;
     this.#path = join(options.home, ACCOUNTS_FILE);
     this.#logger = options.logger;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? systemNow;
   }
 
   get path(): string {

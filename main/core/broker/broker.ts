@@ -18,6 +18,7 @@ import { asTokentrayError, date } from './values.ts';
 import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
 import { revokeWithRetry } from '../oauth/revocation.ts';
 import { watchForSleep } from '../refresh/sleep-watch.ts';
+import { systemNow } from '../clock.ts';
 
 export type { TokenAnswer } from './token-answer.ts';
 
@@ -74,7 +75,7 @@ export class Broker {
     this.#vault = options.vault;
     this.#log = options.logger;
     this.#browser = options.browser;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? systemNow;
     this.#random = options.random ?? Math.random;
     this.#timeoutMs = options.requestTimeoutMs ?? 20_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -93,7 +94,7 @@ export class Broker {
       random: this.#random,
       backoff: this.#backoff,
     });
-    if (options.watchSleep) this.#stopSleepWatch = watchForSleep(() => void this.resume());
+    if (options.watchSleep) this.#stopSleepWatch = watchForSleep(() => void this.resume(), () => this.#now().getTime());
   }
 
   /** How often a consumer had to wait for a refresh, and how many requests were sent. */

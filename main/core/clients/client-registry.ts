@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../files/atomic-file.ts';
 import { PersistedState } from '../files/persisted-state.ts';
 import type { Logger } from '../log/logger.ts';
 import { hashKey, newKey, sameHash } from './keys.ts';
+import { systemNow } from '../clock.ts';
 
 export type ClientStatus = 'pending' | 'approved' | 'denied' | 'revoked';
 
@@ -60,7 +61,7 @@ export class ClientRegistry {
   constructor(options: { home: string; logger: Logger; now?: () => Date }) {
     this.#path = join(options.home, CLIENTS_FILE);
     this.#logger = options.logger;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? systemNow;
     this.#state = new PersistedState<Stored[]>([], async (clients) => {
       await writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, clients }, null, 2)}\n`);
     });
@@ -198,8 +199,8 @@ export class ClientRegistry {
     // Last use is worth recording, not worth a disk write on every token request. It is a
     // change like any other: applied to the clients as they are then (a revocation queued
     // meanwhile stays revoked).
-    if (Date.now() - this.#lastUseWrite > 10_000) {
-      this.#lastUseWrite = Date.now();
+    if (this.#now().getTime() - this.#lastUseWrite > 10_000) {
+      this.#lastUseWrite = this.#now().getTime();
       void this.#mutate((current) => ({ next: current.map((c) => (this.#lastUse.has(c.id) ? { ...c, lastUsedAt: this.#lastUse.get(c.id)! } : c)), result: undefined }))
         .then(() => this.#lastUse.clear())
         .catch(() => undefined);

@@ -4,6 +4,7 @@ import { link, open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokentrayError } from '../../../shared/errors.ts';
+import { systemNow } from '../clock.ts';
 
 export const LOCK_FILE = 'broker.lock';
 
@@ -84,7 +85,7 @@ export async function acquireBrokerLock(home: string): Promise<{ release: () => 
   const mine = `${path}.${process.pid}.${randomBytes(6).toString('hex')}`;
   const handle = await open(mine, 'wx', 0o600);
   try {
-    await handle.writeFile(`${JSON.stringify({ ...myIdentity(), startedAt: new Date().toISOString() })}\n`);
+    await handle.writeFile(`${JSON.stringify({ ...myIdentity(), startedAt: systemNow().toISOString() })}\n`);
     await handle.sync();
   } finally {
     await handle.close();

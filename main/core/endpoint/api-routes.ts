@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { readJson } from './request-body.ts';
 import { sendJson } from './responses.ts';
 import { openEventStream } from './event-stream.ts';
+import { systemNow } from '../clock.ts';
 
 /** Who is calling: the owner (the person's own CLI and UI) or an approved local tool. */
 export type Caller = { kind: 'owner' } | { kind: 'client'; client: ClientView };
@@ -106,7 +107,7 @@ export const ROUTES: Route[] = [
       if (ctx.isLocked()) throw new TokentrayError('locked', 'Tokentray is locked: unlock it to hand out tokens');
       const ttl = minTtl(url);
       const token = await ctx.broker.getToken(id, ttl === undefined ? {} : { minTtlSeconds: ttl });
-      await ctx.audit.record({ at: new Date().toISOString(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' });
+      await ctx.audit.record({ at: systemNow().toISOString(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' });
       const body: Record<string, unknown> = {
         access_token: token.accessToken,
         token_type: token.tokenType,

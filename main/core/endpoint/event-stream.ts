@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Broker } from '../broker/broker.ts';
+import { systemNow } from '../clock.ts';
 
 /**
  * A Server-Sent Events stream: `subscribe` gets a writer and returns how to stop; heartbeats
@@ -14,7 +15,7 @@ export function serveEvents(req: IncomingMessage, res: ServerResponse, heartbeat
   });
   res.write(`retry: 2000\n: connected\n\n`);
   const stop = subscribe((block) => res.write(block));
-  const heartbeat = setInterval(() => res.write(`: heartbeat ${new Date().toISOString()}\n\n`), heartbeatMs);
+  const heartbeat = setInterval(() => res.write(`: heartbeat ${systemNow().toISOString()}\n\n`), heartbeatMs);
   heartbeat.unref();
   const close = () => {
     stop();

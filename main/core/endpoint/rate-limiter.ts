@@ -1,4 +1,5 @@
 import { TokentrayError } from '../../../shared/errors.ts';
+import { systemMs } from '../clock.ts';
 
 /** Refused for now: answered 429 with `Retry-After` (seconds until a call leaves the window). */
 export class RateLimitError extends TokentrayError {
@@ -11,7 +12,7 @@ export class RateLimitError extends TokentrayError {
 }
 
 /** At most `max` calls per `windowMs` (a sliding window); past that the call throws a RateLimitError. */
-export function rateLimiter(max: number, windowMs: number, message: string, now: () => number = Date.now): () => void {
+export function rateLimiter(max: number, windowMs: number, message: string, now: () => number = systemMs): () => void {
   const calls: number[] = [];
   return () => {
     const t = now();

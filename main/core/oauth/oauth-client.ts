@@ -6,6 +6,7 @@ import { fillTemplate, findPreset } from './presets.ts';
 import { ProviderError, toProviderError } from './provider-error.ts';
 import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
+import { systemFetch } from '../clock.ts';
 
 export interface OAuthClientOptions {
   account: AccountDefinition;
@@ -34,7 +35,7 @@ export class OAuthClient {
     this.#secret = options.clientSecret;
     this.#timeoutMs = options.timeoutMs;
     this.#now = options.now;
-    this.#send = options.fetch ?? fetch;
+    this.#send = options.fetch ?? systemFetch;
   }
 
   /** Scopes as configured, or the preset's defaults. */

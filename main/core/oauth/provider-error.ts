@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { TokentrayError, type ErrorCode } from '../../../shared/errors.ts';
 import type { ResponseProbe } from './request-sent.ts';
+import { systemMs } from '../clock.ts';
 
 /** What the token endpoint (or the network on the way) said, sorted by how Tokentray reacts. */
 export class ProviderError extends TokentrayError {
@@ -36,7 +37,7 @@ const FIXES: Record<string, string> = {
   invalid_scope: 'the provider rejected the requested scope',
 };
 
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+export function parseRetryAfter(value: string | null, now = systemMs()): number | null {
   if (!value) return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const date = Date.parse(value);

@@ -10,6 +10,7 @@ import type { Vault } from '../vault/vault.ts';
 import { accountDefinitionFrom } from '../accounts/new-account.ts';
 import { decodeForDisplay } from './decode-jwt.ts';
 import type { SettingsStore } from './settings-store.ts';
+import { systemNow } from '../clock.ts';
 
 export type BrokerApiHandlers = { [C in BrokerCall]: (input: CallParsedInput<C>) => Promise<CallOutput<C>> };
 
@@ -72,7 +73,7 @@ export class BrokerApiService {
       copyToken: async ({ id }) => {
         if (lock.locked) throw new TokentrayError('locked', 'Tokentray is locked: unlock it to copy a token');
         const token = await broker.getToken(id);
-        await audit.record({ at: new Date().toISOString(), account: id, client: WINDOW_CLIENT, route: 'copy' });
+        await audit.record({ at: systemNow().toISOString(), account: id, client: WINDOW_CLIENT, route: 'copy' });
         return { accessToken: token.accessToken, expiresAt: token.expiresAt };
       },
       claims: async ({ id }) => {

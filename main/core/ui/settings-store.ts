@@ -4,6 +4,7 @@ import { settingsSchema, type RecoveredFile, type Settings } from '../../../shar
 import { writeFileAtomic } from '../files/atomic-file.ts';
 import { PersistedState } from '../files/persisted-state.ts';
 import type { Logger } from '../log/logger.ts';
+import { systemNow } from '../clock.ts';
 
 export const SETTINGS_FILE = 'settings.json';
 export const DEFAULT_SETTINGS: Settings = { notifications: true, startAtLogin: false };
@@ -47,7 +48,7 @@ export class SettingsStore {
       this.#state.replace(parsed.data);
       return null;
     }
-    const movedTo = `${this.#path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const movedTo = `${this.#path}.corrupt-${systemNow().toISOString().replace(/[:.]/g, '-')}`;
     await rename(this.#path, movedTo).catch(() => undefined);
     this.#logger.error({ movedTo }, 'settings.json was unreadable and was moved aside: the defaults apply');
     return { file: 'settings.json', movedTo, message: 'settings.json was damaged and was moved aside: the default settings apply until you change them.' };

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { systemMs } from '../clock.ts';
 
 export const LOGIN_TOKEN_TTL_MS = 60_000;
 export const SESSION_IDLE_MS = 12 * 60 * 60_000;
@@ -16,7 +17,7 @@ export class UiSessions {
   readonly #sessions = new Map<string, number>();
 
   constructor(options: { now?: () => number } = {}) {
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? systemMs;
   }
 
   issueLoginToken(): string {

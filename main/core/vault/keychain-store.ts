@@ -147,7 +147,7 @@ export class KeychainStore implements SecretStore {
     const worker = this.#ensureWorker();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#open.set(id, { resolve, reject, sentAt: Date.now() });
+      this.#open.set(id, { resolve, reject, sentAt: performance.now() });
       worker.ref(true);
       worker.send({ id, ...request });
       // Past its deadline a call that has not started is dropped by the worker, never run late.
@@ -188,7 +188,7 @@ export class KeychainStore implements SecretStore {
   #checkStuck(): void {
     if (this.#open.size === 0) return;
     const oldest = Math.min(...[...this.#open.values()].map((call) => call.sentAt));
-    if (this.#worker && Date.now() - oldest > STUCK_AFTER_MS) {
+    if (this.#worker && performance.now() - oldest > STUCK_AFTER_MS) {
       const worker = this.#worker;
       this.#lost(worker, `the keychain process did not answer for ${Math.round(STUCK_AFTER_MS / 1000)} s and was restarted`);
       worker.kill();

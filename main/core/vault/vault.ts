@@ -4,6 +4,7 @@ import type { Redactor } from '../log/redactor.ts';
 import { RecordStore } from './record-store.ts';
 import type { SecretStore } from './secret-store.ts';
 import { parseRecord, secretsOf, serialiseRecord, tokenRecordSchema, type TokenRecord, type TokenRecordInput } from './token-record.ts';
+import { systemNow } from '../clock.ts';
 
 export interface VaultOptions {
   store: SecretStore;
@@ -45,7 +46,7 @@ export class Vault {
     this.#records = new RecordStore(options.store);
     this.#logger = options.logger;
     this.#redactor = options.redactor;
-    this.#now = options.now ?? (() => new Date());
+    this.#now = options.now ?? systemNow;
   }
 
   status(): VaultStatus {
@@ -65,9 +66,9 @@ export class Vault {
 
   /** Before exit: queued work finishes and no keychain call is left open (see SecretStore.settle). */
   async settle(maxMs = 2_000): Promise<void> {
-    const started = Date.now();
+    const started = performance.now();
     await Promise.race([Promise.allSettled([...this.#queues.values()]), new Promise((resolve) => setTimeout(resolve, maxMs).unref())]);
-    await this.#records.store.settle?.(Math.max(0, maxMs - (Date.now() - started)));
+    await this.#records.store.settle?.(Math.max(0, maxMs - (performance.now() - started)));
   }
 
   isPersisted(accountId: string): boolean {
