@@ -7,7 +7,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const files = process.argv.slice(2);
+// `node scripts/test.ts --bench [args]` runs the benchmarks (bench/run.ts) in the same kind of
+// private Secret Service session instead of the tests.
+const bench = process.argv[2] === '--bench';
+const files = bench ? [] : process.argv.slice(2);
 // Timing tests run last and alone, on a quiet machine.
 const runs = files.length > 0 ? [files] : [['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], ['test/perf/**/*.test.ts']];
 
@@ -24,7 +27,7 @@ env['TOKENTRAY_HOME'] ??= mkdtempSync(join(tmpdir(), 'tokentray-test-home-'));
 
 const summaryDir = mkdtempSync(join(tmpdir(), 'tokentray-test-summary-'));
 env['TOKENTRAY_TEST_SUMMARY_DIR'] = summaryDir;
-const runner = [process.execPath, 'scripts/test-runs.ts', JSON.stringify(runs)];
+const runner = bench ? [process.execPath, 'bench/run.ts', ...process.argv.slice(3)] : [process.execPath, 'scripts/test-runs.ts', JSON.stringify(runs)];
 
 let command = runner;
 if (process.platform === 'linux' && !secretServiceAnswers() && !process.env['TOKENTRAY_TEST_SESSION']) {

@@ -64,5 +64,6 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   locked: 423,
   provider_unavailable: 503,
+  keychain_unavailable: 503,
 } as const;
 export type ApiErrorCode = keyof typeof ERROR_STATUS;

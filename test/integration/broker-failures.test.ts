@@ -166,4 +166,27 @@ describe('provider failures', () => {
     await h.broker.refresh('acct');
     assert.equal(op.counters.reusedRefreshTokens, 0, 'the old refresh token was never used again');
   });
+
+  test('a keychain that refuses every write, 40 accounts: retries cost one call a round (not one per account per account), one warning per account, and all land once it is back', async () => {
+    let faulty!: FaultyStore;
+    const op = await TestProvider.start({ clientCredentialsTtl: 600 });
+    const h = await brokerHarness(op, { store: (real) => (faulty = new FaultyStore(real)), backoff: { baseMs: 200, capMs: 400 } });
+    cleanup.push(() => op.close(), () => h.close());
+    const ids = Array.from({ length: 40 }, (_, i) => `cc-${i}`);
+    faulty.refusing = true;
+    for (const id of ids) {
+      await h.broker.addAccount({ id, name: id, flow: 'client-credentials', provider: { tokenEndpoint: op.tokenEndpoint }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+      await h.broker.signIn(id);
+    }
+    assert.ok(ids.every((id) => !h.broker.view(id).persisted));
+    faulty.sets = 0;
+    await sleep(4_000); // ~10 rounds of retries at 200–400 ms
+    const attempts = faulty.sets;
+    assert.ok(attempts > 0 && attempts <= 20, `${attempts} keychain writes in 4 s of retries for 40 accounts (per-account retry loops made ~40 × 40 per round)`);
+    const warnings = h.logs().split('\n').filter((l) => l.includes('keychain write failed')).length;
+    assert.ok(warnings <= ids.length * 2, `${warnings} warnings for ${ids.length} accounts`);
+    for (const id of ids) assert.ok((await h.broker.getToken(id)).accessToken, 'tokens are served from memory meanwhile');
+    faulty.refusing = false;
+    await eventually('every account persisted again', () => ids.every((id) => h.broker.view(id).persisted), 10_000);
+  });
 });

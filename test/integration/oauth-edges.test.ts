@@ -191,6 +191,24 @@ describe('refresh edges', () => {
     assert.equal(op.requests('refresh_token'), sent + 1, 'one refresh, because the injected clock said so');
   });
 
+  test('40 accounts of one provider refreshing together: at most the concurrency limit at once toward it, every one lands', async () => {
+    const op = await provider({ clientCredentialsTtl: 600 });
+    const h = await harness(op, { providerConcurrency: 4, requestTimeoutMs: 20_000 });
+    const ids = Array.from({ length: 40 }, (_, i) => `m-${i}`);
+    for (const id of ids) {
+      await h.broker.addAccount({ id, name: id, flow: 'client-credentials', provider: { tokenEndpoint: op.tokenEndpoint }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+      await h.broker.signIn(id);
+    }
+    await op.setFault({ mode: 'delay', delayMs: 250 }); // every token request takes 250 ms at the provider
+    const started = Date.now();
+    const views = await Promise.all(ids.map((id) => h.broker.refresh(id)));
+    const took = Date.now() - started;
+    await op.setFault(null);
+    assert.ok(views.every((v) => v.status === 'valid'));
+    assert.equal(h.broker.peakProviderConcurrency, 4, 'never more than 4 token requests at once toward the provider');
+    assert.ok(took >= (40 / 4) * 250 - 100, `${took} ms: the requests queued behind the limit`);
+  });
+
   test('a connect timeout is not retried; a timeout after sending is (REQUIREMENTS 9)', async () => {
     // A provider host whose listener is frozen before accepting: its accept queue fills, and
     // new connections hang in the handshake (the request is never sent).

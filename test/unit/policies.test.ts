@@ -117,8 +117,19 @@ describe('audit log', () => {
     const home = await mkdtemp(join(tmpdir(), 'tt-audit-'));
     const audit = new AuditLog({ home, maxEntries: 10 });
     for (let i = 0; i < 25; i++) await audit.record({ at: new Date(i * 1000).toISOString(), account: `a${i}`, client: 'owner', route: 'token' });
-    const lines = (await readFile(join(home, 'audit.jsonl'), 'utf8')).trim().split('\n');
-    assert.ok(lines.length <= 10, `${lines.length} lines kept`);
+    const linesOf = async (name: string) => (await readFile(join(home, name), 'utf8').catch(() => '')).split('\n').filter((l) => l.trim());
+    const lines = await linesOf('audit.jsonl');
+    const older = await linesOf('audit.jsonl.1');
+    assert.ok(lines.length + older.length <= 10, `${lines.length} + ${older.length} lines kept`);
+    assert.deepEqual((await audit.recent(100)).map((e) => e.account).slice(-1), [`a${25 - lines.length - older.length}`], 'the newest ones, in order');
+    // Many at once (a burst of tool requests): fewer writes than entries, every one recorded.
+    const burst = new AuditLog({ home: await mkdtemp(join(tmpdir(), 'tt-audit-')), maxEntries: 1000 });
+    const heard: string[] = [];
+    burst.onRecord((e) => heard.push(e.account));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => burst.record({ at: new Date(i).toISOString(), account: `b${i}`, client: 'owner', route: 'token' })));
+    assert.equal(heard.length, 200);
+    assert.deepEqual((await burst.recent(3)).map((e) => e.account), ['b199', 'b198', 'b197']);
+    await burst.close();
     const { appendFile } = await import('node:fs/promises');
     await appendFile(join(home, 'audit.jsonl'), '{"at":"2030-01-01T00:00:00.000Z","acc'); // a crash mid-line
     const recent = await audit.recent(3);

@@ -34,7 +34,10 @@ export class AccountStore {
   readonly #now: () => Date;
   #accounts = new Map<string, AccountDefinition>();
   #loaded = false;
-  #writes: Promise<void> = Promise.resolve();
+  #pending: Array<{ change: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void }> = [];
+  #writing: Promise<void> | null = null;
+  /** `list()`'s answer, kept until the next change (GET /v1/accounts asks often). */
+  #sorted: AccountDefinition[] | null = null;
 
   constructor(options: AccountStoreOptions) {
     this.#home = options.home;
@@ -59,6 +62,7 @@ export class AccountStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         this.#accounts = new Map();
+        this.#sorted = null;
         this.#loaded = true;
         return { accounts: [], recovered: null };
       }
@@ -67,6 +71,7 @@ export class AccountStore {
     const problem = parseAccountsFile(text);
     if (problem.ok) {
       this.#accounts = new Map(problem.file.accounts.map((a) => [a.id, a]));
+      this.#sorted = null;
       this.#loaded = true;
       return { accounts: this.list(), recovered: null };
     }
@@ -76,13 +81,15 @@ export class AccountStore {
     const error = new TokentrayError('store_corrupt', `${this.#path} was unreadable (${problem.reason}); it was moved to ${movedTo} and Tokentray starts with no accounts. Nothing was deleted: restore it by hand if it can be repaired.`);
     this.#logger.error({ movedTo, reason: problem.reason }, 'accounts.json is corrupt and was moved aside');
     this.#accounts = new Map();
+    this.#sorted = null;
     this.#loaded = true;
     return { accounts: [], recovered: { movedTo, error } };
   }
 
   list(): AccountDefinition[] {
     this.#assertLoaded();
-    return [...this.#accounts.values()].sort((a, b) => a.id.localeCompare(b.id));
+    this.#sorted ??= [...this.#accounts.values()].sort((a, b) => a.id.localeCompare(b.id));
+    return [...this.#sorted];
   }
 
   get(id: string): AccountDefinition | undefined {
@@ -124,32 +131,56 @@ export class AccountStore {
   }
 
   /** Resolves once every write queued so far has landed (for a clean shutdown). */
-  flush(): Promise<void> {
-    return this.#writes;
+  async flush(): Promise<void> {
+    while (this.#writing) await this.#writing;
   }
 
   async remove(id: string): Promise<boolean> {
     return this.#mutate(() => this.#accounts.delete(id));
   }
 
-  /** Applies a change in memory and writes the file; on a failed write the change is undone. */
+  /**
+   * Applies a change in memory and writes the file; on a failed write the change is undone.
+   * Changes that arrive while a write is running are applied together and written once after
+   * it (group commit): with a thousand accounts refreshing, the file is written as often as
+   * the disk allows, not once per status change. Each change still resolves only once the
+   * file holding it is on disk.
+   */
   #mutate<T>(change: () => T): Promise<T> {
-    const run = async (): Promise<T> => {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({ change, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#writing) this.#writing = this.#drain().finally(() => { this.#writing = null; });
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending;
+      this.#pending = [];
       const before = new Map(this.#accounts);
-      const result = change();
+      const applied: Array<{ resolve: (value: unknown) => void; result: unknown }> = [];
+      for (const item of batch) {
+        try {
+          applied.push({ resolve: item.resolve, result: item.change() });
+        } catch (error) {
+          item.reject(error); // a change that refuses itself (exists already, not found) fails alone
+        }
+      }
+      this.#sorted = null;
+      if (applied.length === 0) continue;
       try {
         await mkdir(this.#home, { recursive: true, mode: 0o700 });
-        const file = accountsFileSchema.parse({ version: 1, accounts: this.list() });
-        await writeFileAtomic(this.#path, `${JSON.stringify(file, null, 2)}\n`);
+        // Every definition was parsed when it was changed: the file is written from them as is.
+        await writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, accounts: this.list() }, null, 2)}\n`);
       } catch (error) {
         this.#accounts = before;
-        throw new TokentrayError('store_io', `cannot write ${this.#path}: ${(error as Error).message}`, { cause: error });
+        this.#sorted = null;
+        const failure = new TokentrayError('store_io', `cannot write ${this.#path}: ${(error as Error).message}`, { cause: error });
+        for (const item of batch) item.reject(failure);
+        continue;
       }
-      return result;
-    };
-    const next = this.#writes.then(run, run);
-    this.#writes = next.then(() => undefined, () => undefined);
-    return next;
+      for (const { resolve, result } of applied) resolve(result);
+    }
   }
 
   #assertLoaded(): void {

@@ -1,6 +1,5 @@
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { open, readFile, rename, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../files/atomic-file.ts';
 
 export interface AuditEntry {
   at: string;
@@ -14,46 +13,45 @@ export const AUDIT_FILE = 'audit.jsonl';
 
 /**
  * Which tool got which account's token, when — never the token. One JSON line each, bounded:
- * past `maxEntries` the oldest half is dropped (an atomic rewrite).
+ * the file holds at most half of `maxEntries`, then it becomes `audit.jsonl.1` (replacing the
+ * one before) and a new file starts — a rename, never a read and rewrite of the whole log.
+ *
+ * It is on the token route's hot path, so it stays cheap: the file is opened once and kept
+ * open, and entries recorded while a write is running go out together in the next one (one
+ * write call for many requests under load; each `record` still resolves once its entry is
+ * written).
  */
 export class AuditLog {
   readonly #path: string;
-  readonly #maxEntries: number;
+  readonly #previousPath: string;
+  readonly #perFile: number;
   #count: number | null = null;
+  #handle: FileHandle | null = null;
+  #batch: AuditEntry[] = [];
+  /** The write that has not started yet: new entries join it. */
+  #collecting: Promise<void> | null = null;
   #queue: Promise<void> = Promise.resolve();
   readonly #listeners = new Set<(entry: AuditEntry) => void>();
 
   constructor(options: { home: string; maxEntries?: number }) {
     this.#path = join(options.home, AUDIT_FILE);
-    this.#maxEntries = options.maxEntries ?? 5000;
+    this.#previousPath = `${this.#path}.1`;
+    this.#perFile = Math.max(1, Math.floor((options.maxEntries ?? 5000) / 2));
   }
 
   record(entry: AuditEntry): Promise<void> {
-    const run = async () => {
-      if (this.#count === null) {
-        this.#count = (await this.#read()).length;
-        // A crash mid-line leaves a torn last line: start ours on a fresh line.
-        const text = await readFile(this.#path, 'utf8').catch(() => '');
-        if (text.length > 0 && !text.endsWith('\n')) await appendFile(this.#path, '\n');
-      }
-      await appendFile(this.#path, `${JSON.stringify(entry)}\n`, { mode: 0o600 });
-      this.#count++;
-      for (const listener of this.#listeners) {
-        try {
-          listener(entry);
-        } catch {
-          // a listener's failure must never fail the token request that was recorded
-        }
-      }
-      if (this.#count > this.#maxEntries) {
-        const keep = (await this.#read()).slice(-Math.floor(this.#maxEntries / 2));
-        await writeFileAtomic(this.#path, keep.map((e) => JSON.stringify(e)).join('\n') + '\n');
-        this.#count = keep.length;
-      }
-    };
-    const next = this.#queue.then(run, run);
-    this.#queue = next.catch(() => undefined);
-    return next;
+    this.#batch.push(entry);
+    if (!this.#collecting) {
+      const run = async () => {
+        this.#collecting = null;
+        const batch = this.#batch;
+        this.#batch = [];
+        await this.#write(batch);
+      };
+      this.#collecting = this.#queue.then(run, run);
+      this.#queue = this.#collecting.catch(() => undefined);
+    }
+    return this.#collecting;
   }
 
   /** Hears each entry once it is on disk (the window's activity log updates live). */
@@ -65,17 +63,59 @@ export class AuditLog {
   /** The newest entries first. */
   async recent(limit = 100): Promise<AuditEntry[]> {
     await this.#queue;
-    return (await this.#read()).slice(-limit).reverse();
+    const current = await this.#read(this.#path);
+    const older = current.length >= limit ? [] : await this.#read(this.#previousPath);
+    return [...older, ...current].slice(-limit).reverse();
   }
 
   async sizeBytes(): Promise<number> {
-    return stat(this.#path).then((s) => s.size, () => 0);
+    const size = (path: string) => stat(path).then((s) => s.size, () => 0);
+    return (await size(this.#path)) + (await size(this.#previousPath));
   }
 
-  async #read(): Promise<AuditEntry[]> {
+  /** Closes the file once every entry recorded so far is written. */
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#handle?.close();
+    this.#handle = null;
+    this.#count = null;
+  }
+
+  async #write(batch: AuditEntry[]): Promise<void> {
+    const handle = this.#handle ?? (await this.#open());
+    await handle.write(batch.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    this.#count = (this.#count ?? 0) + batch.length;
+    for (const entry of batch) {
+      for (const listener of this.#listeners) {
+        try {
+          listener(entry);
+        } catch {
+          // a listener's failure must never fail the token request that was recorded
+        }
+      }
+    }
+    if (this.#count >= this.#perFile) {
+      await handle.close();
+      this.#handle = null;
+      await rename(this.#path, this.#previousPath);
+      this.#count = 0;
+    }
+  }
+
+  async #open(): Promise<FileHandle> {
+    const text = await readFile(this.#path, 'utf8').catch(() => '');
+    this.#count = text.length === 0 ? 0 : text.split('\n').filter((line) => line.trim()).length;
+    const handle = await open(this.#path, 'a', 0o600);
+    // A crash mid-line leaves a torn last line: start ours on a fresh line.
+    if (text.length > 0 && !text.endsWith('\n')) await handle.write('\n');
+    this.#handle = handle;
+    return handle;
+  }
+
+  async #read(path: string): Promise<AuditEntry[]> {
     let text: string;
     try {
-      text = await readFile(this.#path, 'utf8');
+      text = await readFile(path, 'utf8');
     } catch {
       return [];
     }

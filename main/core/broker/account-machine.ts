@@ -35,14 +35,12 @@ export class AccountMachine {
   dueAt: number | null = null;
   /** Transient failures in a row (the backoff's exponent). */
   attempt = 0;
-  persistAttempt = 0;
   /**
    * Grows with every completed sign-in. A refresh remembers it when it starts; one that
    * finishes after a newer sign-in carries the older grant and is discarded.
    */
   #epoch = 0;
   #timer: NodeJS.Timeout | null = null;
-  persistTimer: NodeJS.Timeout | null = null;
   #refresh: Promise<TokenRecord> | null = null;
   #signIn: AbortController | null = null;
   #removing = false;
@@ -215,7 +213,5 @@ export class AccountMachine {
   /** Drops every timer (the broker stops, or the account is gone). */
   dispose(): void {
     this.clearTimer();
-    if (this.persistTimer) clearTimeout(this.persistTimer);
-    this.persistTimer = null;
   }
 }

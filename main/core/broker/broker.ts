@@ -4,6 +4,7 @@ import { TokentrayError } from '../../../shared/errors.ts';
 import type { AccountStore } from '../accounts/account-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GrantResult } from '../oauth/grant-result.ts';
+import { ConcurrencyLimit } from '../oauth/concurrency-limit.ts';
 import { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
@@ -38,6 +39,8 @@ export interface BrokerOptions {
   maxWaitMs?: number;
   /** How requests reach providers (default: the global fetch). */
   fetch?: typeof fetch;
+  /** Token requests that may run at once toward one provider (default 8). */
+  providerConcurrency?: number;
 }
 
 export type { StatusChange } from './status-book.ts';
@@ -62,6 +65,9 @@ export class Broker {
   readonly #backoff: BackoffPolicy;
   readonly #maxWaitMs: number;
   readonly #fetch: typeof fetch | undefined;
+  readonly #providerConcurrency: number;
+  /** One limit per provider (by issuer, or token endpoint origin), shared by its accounts. */
+  readonly #limits = new Map<string, ConcurrencyLimit>();
   readonly #clients = new Map<string, OAuthClient>();
   /** One machine per account: the only writer of its record and status. */
   readonly #machines = new Map<string, AccountMachine>();
@@ -81,6 +87,7 @@ export class Broker {
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxWaitMs = options.maxWaitMs ?? 8_000;
     this.#fetch = options.fetch;
+    this.#providerConcurrency = options.providerConcurrency ?? 8;
     this.#book = new StatusBook({ accounts: this.#accounts, vault: this.#vault, logger: this.#log, now: this.#now });
     this.#engine = new RefreshEngine({
       accounts: this.#accounts,
@@ -370,14 +377,38 @@ export class Broker {
     return machine;
   }
 
+  /** The most token requests that ran at once toward any one provider (for measurements). */
+  get peakProviderConcurrency(): number {
+    return Math.max(0, ...[...this.#limits.values()].map((l) => l.peak));
+  }
+
+  #limitFor(account: AccountDefinition): ConcurrencyLimit {
+    const p = account.provider;
+    const key = p.issuer ?? (p.tokenEndpoint ? safeOrigin(p.tokenEndpoint) : null) ?? `preset:${p.preset ?? account.id}`;
+    let limit = this.#limits.get(key);
+    if (!limit) {
+      limit = new ConcurrencyLimit(this.#providerConcurrency);
+      this.#limits.set(key, limit);
+    }
+    return limit;
+  }
+
   async #client(account: AccountDefinition): Promise<OAuthClient> {
     let client = this.#clients.get(account.id);
     if (!client || configKey(client.account) !== configKey(account)) {
       const record = await this.#vault.read(account.id).catch(() => null);
-      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs: this.#timeoutMs, now: this.#now, ...(this.#fetch ? { fetch: this.#fetch } : {}) });
+      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs: this.#timeoutMs, now: this.#now, limit: this.#limitFor(account), ...(this.#fetch ? { fetch: this.#fetch } : {}) });
       this.#clients.set(account.id, client);
     }
     return client;
+  }
+}
+
+function safeOrigin(url: string): string | null {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
   }
 }
 

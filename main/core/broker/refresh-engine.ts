@@ -45,6 +45,9 @@ export class RefreshEngine {
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
   #stopped = false;
+  readonly #unpersisted = new Set<string>();
+  #persistTimer: NodeJS.Timeout | null = null;
+  #persistAttempt = 0;
   /** Counts for measurements: refreshes a consumer waited for, background ones, requests sent. */
   readonly stats = { onDemandRefreshes: 0, backgroundRefreshes: 0, refreshRequests: 0 };
 
@@ -63,6 +66,7 @@ export class RefreshEngine {
 
   stop(): void {
     this.#stopped = true;
+    if (this.#persistTimer) clearTimeout(this.#persistTimer);
     for (const machine of this.#machines()) machine.dispose();
   }
 
@@ -186,7 +190,7 @@ export class RefreshEngine {
         await machine.apply('record_damaged', null, { lastError: this.#book.errorState(failure), nextRefreshAt: null });
         return;
       }
-      await machine.note({ lastError: this.#book.errorState(failure) });
+      await machine.apply('keychain_unreadable', null, { lastError: this.#book.errorState(failure) });
       const delay = backoffDelayMs(machine.attempt++, this.#backoff, null, this.#random);
       machine.dueAt = null;
       this.#arm(id, delay);
@@ -203,7 +207,9 @@ export class RefreshEngine {
       }
       return;
     }
-    if (status === 'retrying' || status === 'expired') {
+    // Back from a keychain that did not answer: the tokens say what the status is, not the backoff.
+    const keychainBack = account.state.lastError?.code === 'keychain_unavailable' || account.state.lastError?.code === 'keychain_error';
+    if ((status === 'retrying' || status === 'expired') && !keychainBack) {
       if (resuming) {
         machine.dueAt = this.#now().getTime(); // after a sleep: try again now
         this.#arm(id, 0);
@@ -216,7 +222,8 @@ export class RefreshEngine {
       return;
     }
     // 'refreshing' with no refresh in flight is what a broker that died mid-refresh left behind.
-    if (status !== 'refreshing' || !machine.refreshInFlight) await machine.apply('checked', record);
+    if (status !== 'refreshing' || !machine.refreshInFlight) await machine.apply('checked', record, keychainBack ? { lastError: null } : {});
+    if (keychainBack) machine.attempt = 0;
     const due = this.#plan(id, record);
     void machine.note({ nextRefreshAt: due?.toISOString() ?? null }, false);
   }
@@ -266,21 +273,28 @@ export class RefreshEngine {
 
   // ---- persistence --------------------------------------------------------------------------
 
-  /** REQUIREMENTS 20: a failed keychain write is retried with backoff; the tokens stay in memory meanwhile. */
+  /**
+   * REQUIREMENTS 20: a failed keychain write is retried with backoff; the tokens stay in memory
+   * meanwhile. One retry loop for the whole vault (not one per account): each round writes the
+   * pending records in turn and stops at the first failure, so a keychain that is gone costs one
+   * call per round, not one per account per account.
+   */
   retryPersist(id: string): void {
-    const machine = this.#machine(id);
-    if (machine.persistTimer || this.#stopped) return;
-    const delay = backoffDelayMs(machine.persistAttempt++, this.#backoff, null, this.#random);
-    machine.persistTimer = setTimeout(() => {
-      machine.persistTimer = null;
+    this.#unpersisted.add(id);
+    if (this.#persistTimer || this.#stopped) return;
+    const delay = backoffDelayMs(this.#persistAttempt++, this.#backoff, null, this.#random);
+    this.#persistTimer = setTimeout(() => {
       void this.#vault.retryPending().then((pending) => {
-        if (pending.includes(id)) this.retryPersist(id);
-        else {
-          machine.persistAttempt = 0;
-          this.#book.emit(id, this.#accounts.get(id)?.state.status ?? 'valid');
+        this.#persistTimer = null;
+        const still = new Set(pending);
+        for (const done of [...this.#unpersisted].filter((a) => !still.has(a))) {
+          this.#unpersisted.delete(done);
+          this.#book.emit(done, this.#accounts.get(done)?.state.status ?? 'valid'); // persisted again: the views say so
         }
+        if (this.#unpersisted.size > 0) this.retryPersist([...this.#unpersisted][0]!);
+        else this.#persistAttempt = 0;
       });
     }, delay);
-    machine.persistTimer.unref();
+    this.#persistTimer.unref();
   }
 }

@@ -142,6 +142,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
           broker.stop();
           await broker.settle(); // a refresh in flight finishes and writes its tokens
           await accounts.flush();
+          await audit.close().catch(() => undefined);
           await vault.retryPending().catch(() => undefined);
           await vault.settle();
           await lock.release();

@@ -58,6 +58,11 @@ export function sendFailure(res: ServerResponse, error: unknown): void {
     case 'invalid_grant':
       sendError(res, 'reauth_required', error.message);
       return;
+    case 'keychain_unavailable':
+    case 'keychain_error':
+      // The tokens are in the keychain, which is not answering: retry soon (never a 500).
+      sendError(res, 'keychain_unavailable', `the keychain is not answering, so the stored tokens cannot be read: ${error.message}`, { 'retry-after': '5' });
+      return;
     case 'invalid_account':
     case 'invalid_account_id':
     case 'invalid_config':

@@ -3,6 +3,7 @@ import type { AccountDefinition } from '../../../shared/account.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { toGrantResult, type GrantResult } from './grant-result.ts';
 import { fillTemplate, findPreset } from './presets.ts';
+import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { ProviderError, toProviderError } from './provider-error.ts';
 import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
@@ -16,6 +17,8 @@ export interface OAuthClientOptions {
   now: () => Date;
   /** How HTTP requests reach the provider (openid-client's customFetch); the global fetch by default. */
   fetch?: typeof fetch;
+  /** Shared by every account of the same provider: how many token requests may run at once. */
+  limit?: ConcurrencyLimit;
 }
 
 /**
@@ -28,6 +31,7 @@ export class OAuthClient {
   readonly #timeoutMs: number;
   readonly #now: () => Date;
   readonly #send: typeof fetch;
+  readonly #limit: ConcurrencyLimit | null;
   #config: Promise<oidc.Configuration> | null = null;
 
   constructor(options: OAuthClientOptions) {
@@ -36,6 +40,7 @@ export class OAuthClient {
     this.#timeoutMs = options.timeoutMs;
     this.#now = options.now;
     this.#send = options.fetch ?? systemFetch;
+    this.#limit = options.limit ?? null;
   }
 
   /** Scopes as configured, or the preset's defaults. */
@@ -96,7 +101,8 @@ export class OAuthClient {
 
   /** Runs a token request; classifies failures. */
   #call(what: string, op: (config: oidc.Configuration) => Promise<oidc.TokenEndpointResponse>, requested?: { scope?: string | undefined }): Promise<GrantResult> {
-    return this.#request(what, async (config) => toGrantResult(await op(config), this.#now()), requested);
+    const call = () => this.#request(what, async (config) => toGrantResult(await op(config), this.#now()), requested);
+    return this.#limit ? this.#limit.run(call) : call();
   }
 
   /** Exposed to the sign-in flows, which need openid-client's own helpers. */

@@ -124,14 +124,16 @@ export class Vault {
 
   /** Retries every write and delete the keychain refused earlier. Resolves with what is still pending. */
   async retryPending(): Promise<string[]> {
+    // In turn, stopping at the first failure: the keychain that refused one refuses the rest.
     for (const accountId of [...this.#pendingWrites]) {
-      await this.#serial(accountId, () => this.#persist(accountId));
+      if (!(await this.#serial(accountId, () => this.#persist(accountId)))) return this.status().pending;
     }
     for (const accountId of [...this.#pendingDeletes]) {
-      await this.#serial(accountId, () => this.#keychain(() => this.#records.delete(accountId)).then(
-        () => { this.#pendingDeletes.delete(accountId); },
-        () => undefined,
+      const deleted = await this.#serial(accountId, () => this.#keychain(() => this.#records.delete(accountId)).then(
+        () => { this.#pendingDeletes.delete(accountId); return true; },
+        () => false,
       ));
+      if (!deleted) break;
     }
     return this.status().pending;
   }
@@ -150,8 +152,11 @@ export class Vault {
       this.#pendingWrites.delete(accountId);
       return true;
     } catch (error) {
+      const first = !this.#pendingWrites.has(accountId);
       this.#pendingWrites.add(accountId);
-      this.#logger.warn({ account: accountId, err: error }, 'keychain write failed: the new tokens are kept in memory only until a retry succeeds');
+      // Once per account and outage, not once per retry: a keychain that stays away must not fill the log.
+      if (first) this.#logger.warn({ account: accountId, err: error }, 'keychain write failed: the new tokens are kept in memory only until a retry succeeds');
+      else this.#logger.debug({ account: accountId, err: error }, 'keychain write retry failed');
       return false;
     }
   }

@@ -1,0 +1,107 @@
+// The hot path: a cached token fetched by many tools at once, over loopback HTTP (keep-alive)
+// and over the Unix socket, against a bare node:http server that answers the same bytes (body
+// and headers) — side by side, in alternating rounds, so the ratio says what the broker costs.
+// The guards, the key check, the audit record and the log stay on.
+// Goals: ≥ 0.8 × the bare server's requests/s; p99 ≤ 2 × its p99.
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startDaemon, tokentray, type Daemon } from '../test/fixtures/daemon.ts';
+import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
+import { spread, type Spread } from './stats.ts';
+
+export interface HotPathResult {
+  transport: 'tcp' | 'unix';
+  rps: Spread;
+  p99: Spread;
+  bareRps: Spread;
+  bareP99: Spread;
+  /** broker rps / bare rps, per round. */
+  ratio: Spread;
+  p99Ratio: Spread;
+  errors: number;
+}
+
+interface Load {
+  rps: number;
+  p99: number;
+  errors: number;
+}
+
+function load(target: { url: string; socketPath?: string }, path: string, key: string, seconds: number, connections: number): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    autocannon(
+      { url: `${target.url}${path}`, ...(target.socketPath ? { socketPath: target.socketPath } : {}), connections, duration: seconds, headers: { authorization: `Bearer ${key}` } },
+      (error, result) => {
+        if (error) reject(error);
+        else resolve({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts });
+      },
+    );
+  });
+}
+
+/** A server that answers every request with exactly the broker's token answer. */
+async function bareServer(body: string, headers: IncomingHttpHeaders, listen: { port?: number; path?: string }): Promise<Server> {
+  const fixed = Object.fromEntries(Object.entries(headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, fixed);
+    res.end(body);
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve) => (listen.path ? server.listen(listen.path, resolve) : server.listen(0, '127.0.0.1', resolve)));
+  return server;
+}
+
+export async function measureHotPath(options: { seconds: number; rounds: number; connections: number }): Promise<HotPathResult[]> {
+  const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
+  const daemon: Daemon = await startDaemon();
+  const servers: Server[] = [];
+  try {
+    const added = await tokentray(daemon.env, ['add', 'Bench', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials'], op.confidentialClient.client_secret);
+    if (added.code !== 0) throw new Error(added.stderr);
+    const path = '/v1/accounts/bench/token';
+    const sample = await fetch(`${daemon.url}${path}`, { headers: { authorization: `Bearer ${daemon.key}` } });
+    const body = await sample.text();
+    if (sample.status !== 200) throw new Error(`token route answered ${sample.status}: ${body}`);
+    const headers = Object.fromEntries(sample.headers) as IncomingHttpHeaders;
+    const bareTcp = await bareServer(body, headers, {});
+    const bareSocket = join(await mkdtemp(join(tmpdir(), 'tt-bench-')), 'bare.sock');
+    const bareUnix = await bareServer(body, headers, { path: bareSocket });
+    servers.push(bareTcp, bareUnix);
+    const targets = {
+      tcp: { broker: { url: daemon.url }, bare: { url: `http://127.0.0.1:${(bareTcp.address() as { port: number }).port}` } },
+      unix: { broker: { url: 'http://localhost', socketPath: daemon.socket! }, bare: { url: 'http://localhost', socketPath: bareSocket } },
+    };
+    const results: HotPathResult[] = [];
+    for (const transport of ['tcp', 'unix'] as const) {
+      if (transport === 'unix' && !daemon.socket) continue;
+      const broker: Load[] = [];
+      const bare: Load[] = [];
+      for (let round = 0; round < options.rounds; round++) {
+        // Alternate which goes first, so drift on this machine hits both alike.
+        const order = round % 2 === 0 ? (['bare', 'broker'] as const) : (['broker', 'bare'] as const);
+        for (const who of order) {
+          const measured = await load(targets[transport][who], path, daemon.key, options.seconds, options.connections);
+          (who === 'broker' ? broker : bare).push(measured);
+        }
+      }
+      results.push({
+        transport,
+        rps: spread(broker.map((l) => l.rps)),
+        p99: spread(broker.map((l) => l.p99)),
+        bareRps: spread(bare.map((l) => l.rps)),
+        bareP99: spread(bare.map((l) => l.p99)),
+        ratio: spread(broker.map((l, i) => l.rps / bare[i]!.rps)),
+        p99Ratio: spread(broker.map((l, i) => l.p99 / Math.max(1, bare[i]!.p99))),
+        errors: broker.reduce((n, l) => n + l.errors, 0),
+      });
+    }
+    return results;
+  } finally {
+    for (const server of servers) server.close();
+    await daemon.cleanup();
+    await op.close();
+  }
+}

@@ -1,0 +1,153 @@
+// Many accounts on one broker (client credentials on the provider fixture, created through the
+// core directly to save time, records on the real keychain), then `tokentray serve` on them:
+// start → ready, RSS, idle CPU and provider requests while idle, GET /v1/accounts against a bare
+// server answering the same bytes, and every account refreshing at once.
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import autocannon from 'autocannon';
+import { AccountStore } from '../main/core/accounts/account-store.ts';
+import { Broker } from '../main/core/broker/broker.ts';
+import { createLogger } from '../main/core/log/logger.ts';
+import { Vault } from '../main/core/vault/vault.ts';
+import { freshHome, startDaemon, type Daemon } from '../test/fixtures/daemon.ts';
+import { privateService, realKeychain } from '../test/fixtures/keychain.ts';
+import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
+
+export interface ScaleResult {
+  accounts: number;
+  createMs: number;
+  startMs: number;
+  emptyStartMs: number;
+  rssMb: number;
+  emptyRssMb: number;
+  idleCpuPercent: number;
+  idleSeconds: number;
+  idleProviderRequests: number;
+  listP99Ms: number;
+  bareListP99Ms: number;
+  refreshAllMs: number;
+  refreshFailures: number;
+  providerPeakInFlight: number;
+  /** 1,000 concurrent refresh requests on one account: provider requests, and time until all were answered. */
+  fanInRequests: number;
+  fanInMs: number;
+  fanInFailures: number;
+}
+
+function procStat(pid: number): { cpuTicks: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
+  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return { cpuTicks, rssMb: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+async function timedStart(home: string, service: string): Promise<{ daemon: Daemon; ms: number }> {
+  const started = performance.now();
+  const daemon = await startDaemon({ home, service });
+  return { daemon, ms: performance.now() - started };
+}
+
+function p99(url: string, key: string, seconds: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, connections: 10, duration: seconds, headers: { authorization: `Bearer ${key}` } }, (error, result) => {
+      if (error) reject(error);
+      else if (result.non2xx + result.errors > 0) reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
+      else resolve(result.latency.p99);
+    });
+  });
+}
+
+export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number }): Promise<ScaleResult> {
+  const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
+  const home = await freshHome();
+  const service = privateService('scale');
+  const { logger, redactor } = createLogger({ level: 'warn' });
+  const daemons: Daemon[] = [];
+  let bare: Server | null = null;
+  try {
+    // Created through the core: add + first token, eight at a time.
+    const created = performance.now();
+    const accounts = new AccountStore({ home, logger });
+    await accounts.load();
+    const vault = new Vault({ store: realKeychain(service), logger, redactor });
+    const broker = new Broker({ accounts, vault, logger, watchSleep: false });
+    const ids = Array.from({ length: options.accounts }, (_, i) => `svc-${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < ids.length; i += 8) {
+      await Promise.all(ids.slice(i, i + 8).map(async (id) => {
+        await broker.addAccount({ id, name: id, flow: 'client-credentials', provider: { tokenEndpoint: op.tokenEndpoint }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+        await broker.signIn(id);
+      }));
+    }
+    broker.stop();
+    await accounts.flush();
+    await vault.settle();
+    const createMs = performance.now() - created;
+
+    const empty = await timedStart(await freshHome(), privateService('scale-empty'));
+    daemons.push(empty.daemon);
+    const emptyRssMb = procStat(empty.daemon.pid).rssMb;
+    await empty.daemon.cleanup();
+
+    const { daemon, ms: startMs } = await timedStart(home, service);
+    daemons.push(daemon);
+    const headers = { authorization: `Bearer ${daemon.key}` };
+    // Ready means every account answers from the keychain: one token each.
+    const first = await fetch(`${daemon.url}/v1/accounts/${ids[0]}/token`, { headers });
+    if (first.status !== 200) throw new Error(`token route answered ${first.status}`);
+
+    const requestsBefore = op.requests('client_credentials');
+    const idleFrom = procStat(daemon.pid);
+    await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
+    const idleTo = procStat(daemon.pid);
+    const idleCpuPercent = (idleTo.cpuTicks - idleFrom.cpuTicks) / options.idleSeconds; // ticks/s at 100 Hz = % of a core
+    const idleProviderRequests = op.requests('client_credentials') - requestsBefore;
+
+    const listing = await fetch(`${daemon.url}/v1/accounts`, { headers });
+    const listBody = await listing.text();
+    const listHeaders = Object.fromEntries([...listing.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)));
+    bare = createServer((_req, res) => { res.writeHead(200, listHeaders); res.end(listBody); });
+    await new Promise<void>((resolve) => bare!.listen(0, '127.0.0.1', resolve));
+    const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/accounts`;
+    const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
+    const listP99Ms = await p99(`${daemon.url}/v1/accounts`, daemon.key, options.loadSeconds);
+
+    // Every account refreshing at once, as after a long sleep.
+    op.counters.peakInFlight = 0;
+    const refreshStarted = performance.now();
+    const answers = await Promise.all(ids.map((id) => fetch(`${daemon.url}/v1/accounts/${id}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
+    const refreshAllMs = performance.now() - refreshStarted;
+
+    // Fan-in: a thousand tools asking one account for a refresh at once join one refresh (the
+    // provider takes 1.5 s to answer it, so every request arrives while it is in flight).
+    await op.setFault({ mode: 'delay', delayMs: 1_500, times: 1 });
+    const fanInBefore = op.requests('client_credentials');
+    const fanInStarted = performance.now();
+    const fanIn = await Promise.all(Array.from({ length: 1000 }, () => fetch(`${daemon.url}/v1/accounts/${ids[0]}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
+    const fanInMs = performance.now() - fanInStarted;
+
+    return {
+      accounts: options.accounts,
+      createMs,
+      startMs,
+      emptyStartMs: empty.ms,
+      rssMb: procStat(daemon.pid).rssMb,
+      emptyRssMb,
+      idleCpuPercent,
+      idleSeconds: options.idleSeconds,
+      idleProviderRequests,
+      listP99Ms,
+      bareListP99Ms,
+      refreshAllMs,
+      refreshFailures: answers.filter((s) => s !== 200).length,
+      providerPeakInFlight: op.counters.peakInFlight,
+      fanInRequests: op.requests('client_credentials') - fanInBefore,
+      fanInMs,
+      fanInFailures: fanIn.filter((s) => s !== 200).length,
+    };
+  } finally {
+    bare?.close();
+    for (const d of daemons) await d.cleanup().catch(() => undefined);
+    await op.close();
+  }
+}
