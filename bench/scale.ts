@@ -17,6 +17,8 @@ export interface ScaleResult {
   accounts: number;
   createMs: number;
   startMs: number;
+  /** Until every account's record was read and its refresh planned (in the background). */
+  checkedMs: number;
   emptyStartMs: number;
   rssMb: number;
   emptyRssMb: number;
@@ -89,6 +91,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const emptyRssMb = procStat(empty.daemon.pid).rssMb;
     await empty.daemon.cleanup();
 
+    const started = performance.now();
     const { daemon, ms: startMs } = await timedStart(home, service);
     daemons.push(daemon);
     const headers = { authorization: `Bearer ${daemon.key}` };
@@ -96,10 +99,16 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const first = await fetch(`${daemon.url}/v1/accounts/${ids[0]}/token`, { headers });
     if (first.status !== 200) throw new Error(`token route answered ${first.status}`);
 
+    // Idle means after the start-up checks (each account's record read from the keychain).
+    const checkedBy = Date.now() + 300_000;
+    while (!/every account checked/.test(daemon.output()) && Date.now() < checkedBy) await new Promise((resolve) => setTimeout(resolve, 200));
+    const checkedMs = performance.now() - started;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const requestsBefore = op.requests('client_credentials');
     const idleFrom = procStat(daemon.pid);
     await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
     const idleTo = procStat(daemon.pid);
+    const rssMb = idleTo.rssMb; // before any load: what the accounts cost
     const idleCpuPercent = (idleTo.cpuTicks - idleFrom.cpuTicks) / options.idleSeconds; // ticks/s at 100 Hz = % of a core
     const idleProviderRequests = op.requests('client_credentials') - requestsBefore;
 
@@ -130,8 +139,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       accounts: options.accounts,
       createMs,
       startMs,
+      checkedMs,
       emptyStartMs: empty.ms,
-      rssMb: procStat(daemon.pid).rssMb,
+      rssMb,
       emptyRssMb,
       idleCpuPercent,
       idleSeconds: options.idleSeconds,

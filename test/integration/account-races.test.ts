@@ -85,4 +85,19 @@ describe('a sign-in and a refresh at the same time', () => {
     assert.equal(stored?.refreshToken, op.issuedRefreshTokens.at(-1), 'and the rotated refresh token');
     await assert.rejects(h.broker.refresh('conf'), { code: 'misconfigured' }, 'the next refresh uses the new (wrong) secret');
   });
+
+  test('two removals of one account at once share one: one revocation, the same answer, no error', async () => {
+    const op = await TestProvider.start({ accessTokenTtl: 600 });
+    const h = await brokerHarness(op);
+    cleanup.push(() => op.close(), () => h.close());
+    await h.broker.addAccount({ id: 'twice', name: 'Twice', flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    await h.broker.signIn('twice');
+    const revocations = op.requests('(revocation)');
+    const [a, b] = await Promise.all([h.broker.remove('twice'), h.broker.remove('twice')]);
+    assert.deepEqual(a, b);
+    assert.equal(a.revoked, true);
+    assert.equal(op.requests('(revocation)') - revocations, 1, 'one revocation request');
+    assert.deepEqual(h.broker.list(), []);
+  });
 });
+

@@ -4,14 +4,13 @@ import { TokentrayError } from '../../../shared/errors.ts';
 import type { AccountStore } from '../accounts/account-store.ts';
 import type { Logger } from '../log/logger.ts';
 import type { GrantResult } from '../oauth/grant-result.ts';
-import { ConcurrencyLimit } from '../oauth/concurrency-limit.ts';
-import { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
 import { DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import { AccountMachine } from './account-machine.ts';
+import { ProviderClients } from './provider-clients.ts';
 import { recordInput } from './record-merge.ts';
 import { RefreshEngine } from './refresh-engine.ts';
 import { StatusBook, type StatusChange } from './status-book.ts';
@@ -61,16 +60,12 @@ export class Broker {
   readonly #browser: BrowserOpener | undefined;
   readonly #now: () => Date;
   readonly #random: () => number;
-  readonly #timeoutMs: number;
   readonly #backoff: BackoffPolicy;
   readonly #maxWaitMs: number;
-  readonly #fetch: typeof fetch | undefined;
-  readonly #providerConcurrency: number;
-  /** One limit per provider (by issuer, or token endpoint origin), shared by its accounts. */
-  readonly #limits = new Map<string, ConcurrencyLimit>();
-  readonly #clients = new Map<string, OAuthClient>();
+  readonly #providers: ProviderClients;
   /** One machine per account: the only writer of its record and status. */
   readonly #machines = new Map<string, AccountMachine>();
+  readonly #removals = new Map<string, Promise<{ revoked: boolean; note: string | null }>>();
   readonly #book: StatusBook;
   readonly #engine: RefreshEngine;
   #stopSleepWatch: (() => void) | null = null;
@@ -83,11 +78,9 @@ export class Broker {
     this.#browser = options.browser;
     this.#now = options.now ?? systemNow;
     this.#random = options.random ?? Math.random;
-    this.#timeoutMs = options.requestTimeoutMs ?? 20_000;
     this.#backoff = options.backoff ?? DEFAULT_BACKOFF;
     this.#maxWaitMs = options.maxWaitMs ?? 8_000;
-    this.#fetch = options.fetch;
-    this.#providerConcurrency = options.providerConcurrency ?? 8;
+    this.#providers = new ProviderClients({ vault: this.#vault, now: this.#now, timeoutMs: options.requestTimeoutMs ?? 20_000, fetch: options.fetch, concurrency: options.providerConcurrency ?? 8 });
     this.#book = new StatusBook({ accounts: this.#accounts, vault: this.#vault, logger: this.#log, now: this.#now });
     this.#engine = new RefreshEngine({
       accounts: this.#accounts,
@@ -96,7 +89,7 @@ export class Broker {
       book: this.#book,
       machineFor: (id) => this.#machine(id),
       machines: () => this.#machines.values(),
-      clientFor: (account) => this.#client(account),
+      clientFor: (account) => this.#providers.clientFor(account),
       now: this.#now,
       random: this.#random,
       backoff: this.#backoff,
@@ -109,9 +102,23 @@ export class Broker {
     return this.#engine.stats;
   }
 
-  /** Loads every account's record and schedules its refresh. */
+  /**
+   * Loads every account's record and schedules its refresh, eight at a time (the keychain
+   * process answers four at once). Token requests need not wait for it: they read what they
+   * need themselves, so a broker with thousands of accounts answers at once.
+   */
   async start(): Promise<void> {
-    for (const account of this.#accounts.list()) await this.#engine.reevaluate(account.id);
+    const ids = this.#accounts.list().map((a) => a.id);
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++]!;
+        await this.#engine.reevaluate(id).catch((error: unknown) => this.#log.error({ account: id, err: error }, 'could not check the account at start'));
+      }
+    };
+    const started = performance.now();
+    await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
+    this.#log.info({ accounts: ids.length, ms: Math.round(performance.now() - started) }, 'every account checked');
   }
 
   stop(): void {
@@ -174,7 +181,7 @@ export class Broker {
     await machine.exclusive(async () => {
       if (secret !== undefined) await this.#vault.write(id, { ...recordInput(await this.#vault.read(id)), clientSecret: secret });
       const account = await this.#accounts.update(id, (current) => ({ ...change(current), ...(secret !== undefined ? { hasClientSecret: !!secret } : {}) }));
-      this.#clients.delete(id);
+      this.#providers.forget(id);
       machine.attempt = 0;
       // Fixed, as far as we can tell: back to what the tokens say, announced like every change;
       // the next refresh proves it (or says misconfigured again).
@@ -190,7 +197,7 @@ export class Broker {
    */
   async signIn(id: string, options: { noBrowser?: boolean; onEvent?: (e: SignInEvent) => void; token?: string; expiresAt?: Date | null; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<AccountView> {
     const account = this.#accounts.require(id);
-    const client = await this.#client(account);
+    const client = await this.#providers.clientFor(account);
     const machine = this.#machine(id);
     // One sign-in per account: a new one cancels the one still waiting for the person.
     const mine = machine.beginSignIn();
@@ -293,18 +300,24 @@ export class Broker {
   async remove(id: string, options: { keepRemote?: boolean } = {}): Promise<{ revoked: boolean; note: string | null }> {
     const account = this.#accounts.require(id);
     const machine = this.#machine(id);
-    if (machine.decide('remove') === 'join') throw new TokentrayError('account_not_found', `"${id}" is being removed already`);
-    // A sign-in still waiting for the person ends here (its tokens would have no account); a
-    // refresh in flight lands first (its rotated refresh token is the one to revoke), and no
-    // other starts: nothing writes this account's record after it is deleted.
-    const release = await machine.beginRemove();
-    try {
-      return await this.#removeHeld(id, account, options);
-    } catch (error) {
-      release();
-      void this.#engine.reevaluate(id);
-      throw error;
-    }
+    // A second removal of the same account shares the one running (the table's `join`).
+    const running = this.#removals.get(id);
+    if (machine.decide('remove') === 'join' && running) return running;
+    const removal = (async () => {
+      // A sign-in still waiting for the person ends here (its tokens would have no account); a
+      // refresh in flight lands first (its rotated refresh token is the one to revoke), and no
+      // other starts: nothing writes this account's record after it is deleted.
+      const release = await machine.beginRemove();
+      try {
+        return await this.#removeHeld(id, account, options);
+      } catch (error) {
+        release();
+        void this.#engine.reevaluate(id);
+        throw error;
+      }
+    })().finally(() => this.#removals.delete(id));
+    this.#removals.set(id, removal);
+    return removal;
   }
 
   async #removeHeld(id: string, account: AccountDefinition, options: { keepRemote?: boolean }): Promise<{ revoked: boolean; note: string | null }> {
@@ -312,7 +325,7 @@ export class Broker {
     let revoked = false;
     let note: string | null = null;
     if (!options.keepRemote && account.flow !== 'manual' && record && (record.refreshToken || record.accessToken)) {
-      const client = await this.#client(account);
+      const client = await this.#providers.clientFor(account);
       if (!(await client.hasRevocationEndpoint().catch(() => false))) {
         note = 'the provider has no revocation endpoint: the grant was deleted locally only';
       } else {
@@ -322,7 +335,7 @@ export class Broker {
     }
     this.#machines.get(id)?.dispose();
     this.#machines.delete(id);
-    this.#clients.delete(id);
+    this.#providers.forget(id);
     await this.#vault.delete(id);
     await this.#accounts.remove(id);
     for (const listener of this.#removedListeners) listener(id);
@@ -379,42 +392,6 @@ export class Broker {
 
   /** The most token requests that ran at once toward any one provider (for measurements). */
   get peakProviderConcurrency(): number {
-    return Math.max(0, ...[...this.#limits.values()].map((l) => l.peak));
-  }
-
-  #limitFor(account: AccountDefinition): ConcurrencyLimit {
-    const p = account.provider;
-    const key = p.issuer ?? (p.tokenEndpoint ? safeOrigin(p.tokenEndpoint) : null) ?? `preset:${p.preset ?? account.id}`;
-    let limit = this.#limits.get(key);
-    if (!limit) {
-      limit = new ConcurrencyLimit(this.#providerConcurrency);
-      this.#limits.set(key, limit);
-    }
-    return limit;
-  }
-
-  async #client(account: AccountDefinition): Promise<OAuthClient> {
-    let client = this.#clients.get(account.id);
-    if (!client || configKey(client.account) !== configKey(account)) {
-      const record = await this.#vault.read(account.id).catch(() => null);
-      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs: this.#timeoutMs, now: this.#now, limit: this.#limitFor(account), ...(this.#fetch ? { fetch: this.#fetch } : {}) });
-      this.#clients.set(account.id, client);
-    }
-    return client;
+    return this.#providers.peakConcurrency;
   }
 }
-
-function safeOrigin(url: string): string | null {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return null;
-  }
-}
-
-/** An account's configuration without its changing state: a client is rebuilt only when this changes. */
-function configKey(account: AccountDefinition): string {
-  return JSON.stringify({ ...account, state: null });
-}
-
-

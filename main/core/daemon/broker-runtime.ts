@@ -93,7 +93,8 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     if (clientsRecovered) recovered.push(clientsRecovered);
     const audit = new AuditLog({ home });
     const broker = new Broker({ accounts, vault, logger: childLogger(logger, 'broker'), browser: options.browser, watchSleep: options.watchSleep ?? true });
-    await broker.start();
+    // Checked in the background: the endpoint answers at once, however many accounts there are.
+    const checked = broker.start();
     const ownerKey = newKey('tto_');
     options.redactor.addSecret(ownerKey);
     const lockSwitch = new LockSwitch();
@@ -140,6 +141,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
           await removeEndpointFile(home);
           await api.close();
           broker.stop();
+          await checked;
           await broker.settle(); // a refresh in flight finishes and writes its tokens
           await accounts.flush();
           await audit.close().catch(() => undefined);
