@@ -50,9 +50,10 @@ async function timedStart(home: string, service: string): Promise<{ daemon: Daem
   return { daemon, ms: performance.now() - started };
 }
 
+/** p99 latency of one client asking again and again (the window, a script listing accounts). */
 function p99(url: string, key: string, seconds: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    autocannon({ url, connections: 10, duration: seconds, headers: { authorization: `Bearer ${key}` } }, (error, result) => {
+    autocannon({ url, connections: 1, duration: seconds, headers: { authorization: `Bearer ${key}` } }, (error, result) => {
       if (error) reject(error);
       else if (result.non2xx + result.errors > 0) reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
       else resolve(result.latency.p99);

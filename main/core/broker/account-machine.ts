@@ -157,11 +157,6 @@ export class AccountMachine {
     return run;
   }
 
-  /** Writes a record (merged by the caller) with the account's other writes. */
-  writeRecord(input: TokenRecordInput): Promise<TokenRecord> {
-    return this.exclusive(() => this.#write(input));
-  }
-
   /** Applies `event` by the table (queued after the account's other writes). */
   apply(event: AccountEvent, record: TokenRecord | null, fields: Partial<AccountState> = {}): Promise<boolean> {
     return this.exclusive(() => this.applyHeld(event, record, fields));

@@ -150,6 +150,11 @@ export class Broker {
     return this.#accounts.list().map((a) => this.#book.view(a));
   }
 
+  /** `{"accounts":[…]}` as JSON, for the accounts the filter lets through (cached per account). */
+  listJson(visible: (id: string) => boolean): string {
+    return `{"accounts":[${this.#accounts.list().filter((a) => visible(a.id)).map((a) => this.#book.viewJson(a)).join(',')}]}`;
+  }
+
   view(id: string): AccountView {
     return this.#book.view(this.#accounts.require(id));
   }

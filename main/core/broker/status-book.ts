@@ -22,6 +22,7 @@ export class StatusBook {
   readonly #log: Logger;
   readonly #now: () => Date;
   readonly #listeners = new Set<(change: StatusChange) => void>();
+  readonly #json = new WeakMap<AccountDefinition, { persisted: boolean; json: string }>();
 
   constructor(options: { accounts: AccountStore; vault: Vault; logger: Logger; now: () => Date }) {
     this.#accounts = options.accounts;
@@ -66,7 +67,24 @@ export class StatusBook {
   }
 
   view(account: AccountDefinition): AccountView {
-    return accountView(account, this.#vault.isPersisted(account.id) && this.#vault.status().lastError?.code !== 'keychain_unavailable');
+    return accountView(account, this.#persisted(account.id));
+  }
+
+  /**
+   * The view as JSON, cached per account definition (each change makes a new one) and
+   * persisted flag: listing a thousand accounts joins strings instead of serialising anew.
+   */
+  viewJson(account: AccountDefinition): string {
+    const persisted = this.#persisted(account.id);
+    const cached = this.#json.get(account);
+    if (cached?.persisted === persisted) return cached.json;
+    const json = JSON.stringify(accountView(account, persisted));
+    this.#json.set(account, { persisted, json });
+    return json;
+  }
+
+  #persisted(id: string): boolean {
+    return this.#vault.isPersisted(id) && this.#vault.status().lastError?.code !== 'keychain_unavailable';
   }
 
   errorState(error: TokentrayError): AccountState['lastError'] {

@@ -7,7 +7,7 @@ import type { Broker } from '../broker/broker.ts';
 import type { ClientRegistry, ClientView } from '../clients/client-registry.ts';
 import type { Logger } from '../log/logger.ts';
 import { readJson } from './request-body.ts';
-import { sendJson } from './responses.ts';
+import { sendJson, sendJsonText } from './responses.ts';
 import { openEventStream } from './event-stream.ts';
 import { systemNow } from '../clock.ts';
 
@@ -75,7 +75,7 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET', pattern: /^\/v1\/accounts$/, access: 'any', name: 'accounts',
-    handle: (ctx, { res, caller }) => sendJson(res, 200, { accounts: ctx.broker.list().filter((a) => maySee(caller, a.id)) }),
+    handle: (ctx, { res, caller }) => sendJsonText(res, 200, ctx.broker.listJson((id) => maySee(caller, id))),
   },
   {
     method: 'POST', pattern: /^\/v1\/accounts$/, access: 'owner', name: 'add-account',
@@ -107,7 +107,10 @@ export const ROUTES: Route[] = [
       if (ctx.isLocked()) throw new TokentrayError('locked', 'Tokentray is locked: unlock it to hand out tokens');
       const ttl = minTtl(url);
       const token = await ctx.broker.getToken(id, ttl === undefined ? {} : { minTtlSeconds: ttl });
-      await ctx.audit.record({ at: systemNow().toISOString(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' });
+      // Recorded before the answer leaves, written with the next batch: the tool does not wait
+      // for the disk (a write that fails is logged; the token was handed out either way).
+      ctx.audit.record({ at: systemNow().toISOString(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' })
+        .catch((error: unknown) => ctx.logger.error({ err: error }, 'could not write the audit log'));
       const body: Record<string, unknown> = {
         access_token: token.accessToken,
         token_type: token.tokenType,

@@ -111,8 +111,11 @@ export class RecordStore {
     // The slot this generation writes holds nothing the current header needs: leftovers of an
     // earlier failed write go first. With no readable header, the other slot may hold chunks
     // nothing points to any more (a damaged header): they go too.
-    await this.#sweep(chunkName, accountId, gen, 0);
-    if (previous === null) await this.#sweep(chunkName, accountId, gen + 1, 0);
+    // (A keychain with no size limit never holds chunks: nothing to sweep, no call spent on it.)
+    if (limit !== null) {
+      await this.#sweep(chunkName, accountId, gen, 0);
+      if (previous === null) await this.#sweep(chunkName, accountId, gen + 1, 0);
+    }
     if (limit === null || inline.length <= limit) {
       await this.#store.set(accountId, inline);
     } else {
@@ -132,9 +135,12 @@ export class RecordStore {
   /** Deletes the record and every chunk it may have left; the header goes last. */
   async delete(accountId: string): Promise<boolean> {
     const header = await this.#readHeaderLenient(accountId);
-    // Both slots, whatever the header says (or whether it can be read at all).
-    await this.#sweep(chunkName, accountId, 1, 0);
-    await this.#sweep(chunkName, accountId, 2, 0);
+    // Both slots, whatever the header says (or whether it can be read at all) — where chunks
+    // can exist: a keychain with a size limit, or a header that says so.
+    if (this.#store.maxSecretBytes !== null || (header && 'chunks' in header)) {
+      await this.#sweep(chunkName, accountId, 1, 0);
+      await this.#sweep(chunkName, accountId, 2, 0);
+    }
     if (header && 'chunks' in header && !header.slots) await this.#sweepChunksOf(accountId, header);
     return this.#store.delete(accountId);
   }
