@@ -1,13 +1,10 @@
 // The hot path: a cached token fetched by many tools at once, over loopback HTTP (keep-alive)
 // and over the Unix socket, against a bare node:http server that answers the same bytes (body
-// and headers) — side by side, in alternating rounds, so the ratio says what the broker costs.
+// and headers, in a process of its own as the broker is) — side by side, in alternating rounds, so the ratio says what the broker costs.
 // The guards, the key check, the audit record and the log stay on.
 // Goals: ≥ 0.8 × the bare server's requests/s; p99 ≤ 2 × its p99.
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { startBare, type Bare } from './bare.ts';
 import { startDaemon, tokentray, type Daemon } from '../test/fixtures/daemon.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { spread, type Spread } from './stats.ts';
@@ -42,22 +39,10 @@ function load(target: { url: string; socketPath?: string }, path: string, key: s
   });
 }
 
-/** A server that answers every request with exactly the broker's token answer. */
-async function bareServer(body: string, headers: IncomingHttpHeaders, listen: { port?: number; path?: string }): Promise<Server> {
-  const fixed = Object.fromEntries(Object.entries(headers).filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name))) as Record<string, string>;
-  const server = createServer((_req, res) => {
-    res.writeHead(200, fixed);
-    res.end(body);
-  });
-  server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve) => (listen.path ? server.listen(listen.path, resolve) : server.listen(0, '127.0.0.1', resolve)));
-  return server;
-}
-
 export async function measureHotPath(options: { seconds: number; rounds: number; connections: number }): Promise<HotPathResult[]> {
   const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
   const daemon: Daemon = await startDaemon();
-  const servers: Server[] = [];
+  const bares: Bare[] = [];
   try {
     const added = await tokentray(daemon.env, ['add', 'Bench', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials'], op.confidentialClient.client_secret);
     if (added.code !== 0) throw new Error(added.stderr);
@@ -65,14 +50,13 @@ export async function measureHotPath(options: { seconds: number; rounds: number;
     const sample = await fetch(`${daemon.url}${path}`, { headers: { authorization: `Bearer ${daemon.key}` } });
     const body = await sample.text();
     if (sample.status !== 200) throw new Error(`token route answered ${sample.status}: ${body}`);
-    const headers = Object.fromEntries(sample.headers) as IncomingHttpHeaders;
-    const bareTcp = await bareServer(body, headers, {});
-    const bareSocket = join(await mkdtemp(join(tmpdir(), 'tt-bench-')), 'bare.sock');
-    const bareUnix = await bareServer(body, headers, { path: bareSocket });
-    servers.push(bareTcp, bareUnix);
+    const headers = Object.fromEntries(sample.headers);
+    const bareTcp = await startBare(body, headers);
+    const bareUnix = await startBare(body, headers, { unix: true });
+    bares.push(bareTcp, bareUnix);
     const targets = {
-      tcp: { broker: { url: daemon.url }, bare: { url: `http://127.0.0.1:${(bareTcp.address() as { port: number }).port}` } },
-      unix: { broker: { url: 'http://localhost', socketPath: daemon.socket! }, bare: { url: 'http://localhost', socketPath: bareSocket } },
+      tcp: { broker: { url: daemon.url }, bare: bareTcp },
+      unix: { broker: { url: 'http://localhost', socketPath: daemon.socket! }, bare: bareUnix },
     };
     const results: HotPathResult[] = [];
     for (const transport of ['tcp', 'unix'] as const) {
@@ -100,7 +84,7 @@ export async function measureHotPath(options: { seconds: number; rounds: number;
     }
     return results;
   } finally {
-    for (const server of servers) server.close();
+    for (const bare of bares) bare.stop();
     await daemon.cleanup();
     await op.close();
   }

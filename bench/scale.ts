@@ -3,7 +3,6 @@
 // start → ready, RSS, idle CPU and provider requests while idle, GET /v1/accounts against a bare
 // server answering the same bytes, and every account refreshing at once.
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import autocannon from 'autocannon';
 import { AccountStore } from '../main/core/accounts/account-store.ts';
 import { Broker } from '../main/core/broker/broker.ts';
@@ -12,6 +11,7 @@ import { Vault } from '../main/core/vault/vault.ts';
 import { freshHome, startDaemon, type Daemon } from '../test/fixtures/daemon.ts';
 import { privateService, realKeychain } from '../test/fixtures/keychain.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
+import { startBare, type Bare } from './bare.ts';
 
 export interface ScaleResult {
   accounts: number;
@@ -67,7 +67,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
   const service = privateService('scale');
   const { logger, redactor } = createLogger({ level: 'warn' });
   const daemons: Daemon[] = [];
-  let bare: Server | null = null;
+  let bare: Bare | null = null;
   try {
     // Created through the core: add + first token, eight at a time.
     const created = performance.now();
@@ -115,10 +115,8 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
 
     const listing = await fetch(`${daemon.url}/v1/accounts`, { headers });
     const listBody = await listing.text();
-    const listHeaders = Object.fromEntries([...listing.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)));
-    bare = createServer((_req, res) => { res.writeHead(200, listHeaders); res.end(listBody); });
-    await new Promise<void>((resolve) => bare!.listen(0, '127.0.0.1', resolve));
-    const bareUrl = `http://127.0.0.1:${(bare.address() as { port: number }).port}/v1/accounts`;
+    bare = await startBare(listBody, Object.fromEntries(listing.headers));
+    const bareUrl = `${bare.url}/v1/accounts`;
     const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
     const listP99Ms = await p99(`${daemon.url}/v1/accounts`, daemon.key, options.loadSeconds);
 
@@ -157,7 +155,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       fanInFailures: fanIn.filter((s) => s !== 200).length,
     };
   } finally {
-    bare?.close();
+    bare?.stop();
     for (const d of daemons) await d.cleanup().catch(() => undefined);
     await op.close();
   }
