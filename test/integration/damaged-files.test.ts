@@ -8,10 +8,12 @@ import { startBrokerRuntime } from '../../main/core/daemon/broker-runtime.ts';
 import { privateService } from '../fixtures/keychain.ts';
 import { capturingLogger } from '../fixtures/logs.ts';
 
-test('damaged accounts.json, clients.json and settings.json: each moved aside whole, reported in the log and the window, fresh files after', async () => {
+test('damaged accounts.json, clients.json and settings.json: each moved aside whole, reported in the log and the window, fresh files after; temp files of interrupted writes removed', async () => {
   const home = await mkdtemp(join(tmpdir(), 'tt-damaged-'));
   const damaged = { 'accounts.json': '{"v":1,"accounts":[{"id":', 'clients.json': '\u0000\u0000garbage', 'settings.json': '{"notifications": "loud"}' };
   for (const [name, text] of Object.entries(damaged)) await writeFile(join(home, name), text, { mode: 0o600 });
+  // What a crash in the middle of an atomic write leaves behind.
+  await writeFile(join(home, '.accounts.json.4242.0123456789ab.tmp'), '{"version":1,"acc', { mode: 0o600 });
   const log = capturingLogger('info');
   const runtime = await startBrokerRuntime({ home, keychainService: privateService('damaged'), version: 'test', logger: log.logger, redactor: log.redactor, browser: { open: async () => undefined }, watchSleep: false });
   try {
@@ -31,6 +33,7 @@ test('damaged accounts.json, clients.json and settings.json: each moved aside wh
     await runtime.service.handlers.updateSettings({ notifications: false });
     assert.equal(JSON.parse(await readFile(join(home, 'settings.json'), 'utf8')).notifications, false);
     assert.deepEqual(runtime.broker.list(), []);
+    assert.ok(!(await readdir(home)).some((n) => n.endsWith('.tmp')), 'the temp file of an interrupted write is gone');
   } finally {
     await runtime.stop();
   }

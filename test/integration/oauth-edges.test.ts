@@ -209,6 +209,23 @@ describe('refresh edges', () => {
     assert.ok(took >= (40 / 4) * 250 - 100, `${took} ms: the requests queued behind the limit`);
   });
 
+  test('strange answers: a 503 with a WWW-Authenticate challenge is an outage, not misconfigured; expires_in 1e12 is clamped, not fatal', async () => {
+    const op = await provider();
+    const h = await signedIn(op);
+    await op.setFault({ mode: 'error', status: 503, oauthError: 'temporarily_unavailable', headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="maintenance"' }, times: 1 });
+    await assert.rejects(h.broker.refresh('acct'), { code: 'provider_unavailable' });
+    assert.equal(h.broker.view('acct').status, 'retrying', 'the status decides before the headers');
+    await h.broker.reconfigure('acct', (a) => a);
+    await op.setFault({ mode: 'rewrite', times: 1, rewrite: (body) => ({ ...body, expires_in: 1e12 }) });
+    const view = await h.broker.refresh('acct');
+    assert.equal(view.status, 'valid');
+    const expiresAt = Date.parse(view.accessTokenExpiresAt!);
+    assert.ok(expiresAt > Date.now() + 300 * 24 * 3600_000 && expiresAt <= Date.now() + 366 * 24 * 3600_000, `clamped to a year: ${view.accessTokenExpiresAt}`);
+    assert.equal((await storedRecord(h.service, 'acct'))?.refreshToken, op.issuedRefreshTokens.at(-1), 'the rotated refresh token is stored');
+    assert.ok((await h.broker.getToken('acct')).accessToken);
+    assert.equal(op.counters.reusedRefreshTokens, 0, 'the stale refresh token was never sent again');
+  });
+
   test('a connect timeout is not retried; a timeout after sending is (REQUIREMENTS 9)', async () => {
     // A provider host whose listener is frozen before accepting: its accept queue fills, and
     // new connections hang in the handshake (the request is never sent).

@@ -200,6 +200,10 @@ export class AccountMachine {
     this.#timer.unref();
   }
 
+  get hasTimer(): boolean {
+    return this.#timer !== null;
+  }
+
   clearTimer(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;

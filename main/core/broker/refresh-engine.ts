@@ -262,6 +262,14 @@ export class RefreshEngine {
     }
     const now = this.#now().getTime();
     if (machine.dueAt <= now + 5) {
+      const landing = machine.refreshInFlight;
+      if (landing) {
+        // The refresh that planned this timer is still landing (a slow keychain or disk): joining
+        // it would plan nothing more. Wait for it, then plan the next one from what it stored.
+        await landing.catch(() => undefined);
+        if (!machine.hasTimer) await this.reevaluate(id);
+        return;
+      }
       this.stats.backgroundRefreshes++;
       await this.refreshOnce(id).catch(() => undefined); // failures are handled in status and backoff
       return;

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecoveredFile } from '../../../shared/broker-api.ts';
 import { AccountStore } from '../accounts/account-store.ts';
+import { removeInterruptedWrites } from '../files/atomic-file.ts';
 import { AuditLog } from '../audit/audit-log.ts';
 import { Broker } from '../broker/broker.ts';
 import { ClientRegistry } from '../clients/client-registry.ts';
@@ -78,6 +79,8 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
   await mkdir(home, { recursive: true, mode: 0o700 });
   const lock = await acquireBrokerLock(home);
   try {
+    const interrupted = await removeInterruptedWrites(home); // we hold the lock: no writer but us
+    if (interrupted.length > 0) logger.info({ files: interrupted }, 'removed temp files of writes a crash interrupted');
     const accounts = new AccountStore({ home, logger: childLogger(logger, 'accounts') });
     const loaded = await accounts.load();
     const recovered: RecoveredFile[] = [];

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, mkdir } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -28,6 +28,20 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o60
     throw error;
   }
   await syncDir(dir);
+}
+
+/** The temp files `writeFileAtomic` leaves when the process dies mid-write. */
+const TEMP_FILE = /^\..+\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes temp files an interrupted atomic write left in `dir` (the target file itself is
+ * whole: old or new). Only for a folder one process owns — the broker holds the data folder's lock.
+ */
+export async function removeInterruptedWrites(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const stale = names.filter((name) => TEMP_FILE.test(name));
+  for (const name of stale) await unlink(join(dir, name)).catch(() => undefined);
+  return stale;
 }
 
 async function syncDir(dir: string): Promise<void> {

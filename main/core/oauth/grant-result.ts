@@ -15,16 +15,21 @@ export interface GrantResult {
   scopes: string[] | null;
 }
 
-function seconds(value: unknown): number | null {
+/** The longest lifetimes believed: beyond them a provider's number is clamped, never fatal. */
+const MAX_ACCESS_TOKEN_S = 365 * 24 * 3600;
+const MAX_REFRESH_TOKEN_S = 10 * 365 * 24 * 3600;
+
+function seconds(value: unknown, max: number): number | null {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : null;
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.min(n, max) : null;
 }
 
 /** Expiry of a JWT from its `exp`, read locally (a token is never sent to a decoder service). */
 export function jwtExpiry(token: string): Date | null {
   try {
     const { exp } = decodeJwt(token);
-    return typeof exp === 'number' ? new Date(exp * 1000) : null;
+    // An `exp` past year 9999 cannot be written as an ISO date: such a token is treated as having no known expiry.
+    return typeof exp === 'number' && Number.isFinite(exp) && exp * 1000 < 253402300800000 ? new Date(exp * 1000) : null;
   } catch {
     return null;
   }
@@ -32,8 +37,8 @@ export function jwtExpiry(token: string): Date | null {
 
 export function toGrantResult(response: TokenEndpointResponse, now: Date): GrantResult {
   const at = (s: number | null) => (s === null ? null : new Date(now.getTime() + s * 1000));
-  const expiresIn = seconds(response.expires_in);
-  const refreshExpiresIn = seconds((response as Record<string, unknown>)['refresh_token_expires_in']);
+  const expiresIn = seconds(response.expires_in, MAX_ACCESS_TOKEN_S);
+  const refreshExpiresIn = seconds((response as Record<string, unknown>)['refresh_token_expires_in'], MAX_REFRESH_TOKEN_S);
   const idToken = typeof response.id_token === 'string' ? response.id_token : null;
   return {
     accessToken: response.access_token,

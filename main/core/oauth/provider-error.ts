@@ -57,6 +57,8 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
     return fromOAuthError(error.error, error.error_description, status, what, error, requested);
   }
   if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    // The status decides before the headers: a 5xx or 429 is an outage whatever it carries.
+    if (error.status >= 500 || error.status === 429) return transient(`the provider answered HTTP ${error.status}`, { httpStatus: error.status });
     const code = error.cause[0]?.parameters.error ?? (error.status === 401 ? 'invalid_client' : 'invalid_request');
     return fromOAuthError(code, error.cause[0]?.parameters.error_description, error.status, what, error, requested);
   }

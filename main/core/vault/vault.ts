@@ -40,6 +40,8 @@ export class Vault {
   readonly #pendingWrites = new Set<string>();
   readonly #pendingDeletes = new Set<string>();
   readonly #queues = new Map<string, Promise<unknown>>();
+  /** The generation the keychain holds per account, where we read or wrote it (a write then needs no read first). */
+  readonly #storedGen = new Map<string, number>();
   #lastError: TokentrayError | null = null;
 
   constructor(options: VaultOptions) {
@@ -88,6 +90,7 @@ export class Vault {
       if (cached) return cached;
       const stored = await this.#keychain(() => this.#records.read(accountId));
       if (!stored) return null;
+      if (stored.inline) this.#storedGen.set(accountId, stored.gen); // chunks to sweep: the next write reads the header first
       const record = parseRecord(stored.payload, accountId);
       this.#learn(accountId, record);
       this.#memory.set(accountId, record);
@@ -116,6 +119,7 @@ export class Vault {
       this.#memory.delete(accountId);
       this.#pendingWrites.delete(accountId);
       this.#pendingDeletes.add(accountId);
+      this.#storedGen.delete(accountId);
       await this.#keychain(() => this.#records.delete(accountId));
       this.#pendingDeletes.delete(accountId);
       if (record) this.#redactor.forgetOwner(accountId);
@@ -141,14 +145,24 @@ export class Vault {
   async #persist(accountId: string): Promise<boolean> {
     const current = this.#memory.get(accountId);
     if (!current) return true;
+    const known = this.#storedGen.get(accountId);
+    // Unknown again until this write is confirmed: a write that failed half-way leaves it unsure.
+    this.#storedGen.delete(accountId);
+    let written = 0;
     try {
       await this.#keychain(() =>
-        this.#records.write(accountId, (gen) => {
-          const record = { ...current, generation: gen };
-          this.#memory.set(accountId, record);
-          return serialiseRecord(record);
-        }),
+        this.#records.write(
+          accountId,
+          (gen) => {
+            written = gen;
+            const record = { ...current, generation: gen };
+            this.#memory.set(accountId, record);
+            return serialiseRecord(record);
+          },
+          known === undefined ? undefined : { gen: known },
+        ),
       );
+      this.#storedGen.set(accountId, written);
       this.#pendingWrites.delete(accountId);
       return true;
     } catch (error) {
