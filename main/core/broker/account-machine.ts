@@ -128,14 +128,33 @@ export class AccountMachine {
    * came meanwhile (then null: the refresh is discarded, neither stored nor revoked).
    */
   refreshed(epoch: number, result: GrantResult, scopes: string[], fields: (record: TokenRecord) => Partial<AccountState>): Promise<TokenRecord | null> {
-    return this.exclusive(async () => {
-      if (epoch !== this.#epoch) return null;
-      const current = await this.#deps.vault.read(this.id);
-      const record = await this.#write(mergeGrant(current, result, scopes, { freshSignIn: false }));
-      this.attempt = 0;
-      await this.applyHeld('refreshed', record, fields(record));
-      return record;
+    // Resolves once the keychain holds the new record (REQUIREMENTS 17: then it may be served);
+    // the status write to accounts.json follows in the same turn of the queue, but no tool
+    // waits for that disk write (`settled()` does).
+    return new Promise<TokenRecord | null>((resolve, reject) => {
+      void this.exclusive(async () => {
+        if (epoch !== this.#epoch) {
+          resolve(null);
+          return;
+        }
+        let record: TokenRecord;
+        try {
+          const current = await this.#deps.vault.read(this.id);
+          record = await this.#write(mergeGrant(current, result, scopes, { freshSignIn: false }));
+        } catch (error) {
+          reject(error);
+          return;
+        }
+        this.attempt = 0;
+        resolve(record);
+        await this.applyHeld('refreshed', record, fields(record)).catch((error: unknown) => this.#deps.logger.error({ account: this.id, err: error }, 'could not record the refresh'));
+      });
     });
+  }
+
+  /** Resolves once every change queued for this account so far has landed (its status too). */
+  settled(): Promise<void> {
+    return this.#writes.then(() => undefined);
   }
 
   /** Holds refreshes and sign-ins off and waits for the one in flight (a removal starts). */

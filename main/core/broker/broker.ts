@@ -298,6 +298,7 @@ export class Broker {
     // A grant the provider ended stays ended: only a sign-in helps (no request that would fail).
     if (account.state.status === 'reauth_required' || !this.#canRenew(account, record)) throw this.#reauthError(account);
     await this.#engine.refreshOnce(id);
+    await this.#machine(id).settled(); // the view shows the status the refresh left
     return this.view(id);
   }
 

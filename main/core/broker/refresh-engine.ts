@@ -73,6 +73,7 @@ export class RefreshEngine {
   /** Resolves once every refresh in flight has finished (and so written its tokens). */
   async settle(): Promise<void> {
     await Promise.allSettled([...this.#machines()].map((m) => m.refreshInFlight).filter((p) => p !== null));
+    await Promise.allSettled([...this.#machines()].map((m) => m.settled()));
   }
 
   // ---- refresh ----------------------------------------------------------------------------
