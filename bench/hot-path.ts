@@ -3,8 +3,8 @@
 // and headers, in a process of its own as the broker is) — side by side, in alternating rounds, so the ratio says what the broker costs.
 // The guards, the key check, the audit record and the log stay on.
 // Goals: ≥ 0.8 × the bare server's requests/s; p99 ≤ 2 × its p99.
-import autocannon from 'autocannon';
 import { startBare, type Bare } from './bare.ts';
+import { load, type Load } from './load.ts';
 import { startDaemon, tokentray, type Daemon } from '../test/fixtures/daemon.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { spread, type Spread } from './stats.ts';
@@ -19,24 +19,6 @@ export interface HotPathResult {
   ratio: Spread;
   p99Ratio: Spread;
   errors: number;
-}
-
-interface Load {
-  rps: number;
-  p99: number;
-  errors: number;
-}
-
-function load(target: { url: string; socketPath?: string }, path: string, key: string, seconds: number, connections: number): Promise<Load> {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      { url: `${target.url}${path}`, ...(target.socketPath ? { socketPath: target.socketPath } : {}), connections, duration: seconds, headers: { authorization: `Bearer ${key}` } },
-      (error, result) => {
-        if (error) reject(error);
-        else resolve({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts });
-      },
-    );
-  });
 }
 
 export async function measureHotPath(options: { seconds: number; rounds: number; connections: number }): Promise<HotPathResult[]> {

@@ -3,7 +3,6 @@
 // start → ready, RSS, idle CPU and provider requests while idle, GET /v1/accounts against a bare
 // server answering the same bytes, and every account refreshing at once.
 import { readFileSync } from 'node:fs';
-import autocannon from 'autocannon';
 import { AccountStore } from '../main/core/accounts/account-store.ts';
 import { Broker } from '../main/core/broker/broker.ts';
 import { createLogger } from '../main/core/log/logger.ts';
@@ -12,6 +11,7 @@ import { freshHome, startDaemon, type Daemon } from '../test/fixtures/daemon.ts'
 import { privateService, realKeychain } from '../test/fixtures/keychain.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { startBare, type Bare } from './bare.ts';
+import { load } from './load.ts';
 
 export interface ScaleResult {
   accounts: number;
@@ -51,14 +51,10 @@ async function timedStart(home: string, service: string): Promise<{ daemon: Daem
 }
 
 /** p99 latency of one client asking again and again (the window, a script listing accounts). */
-function p99(url: string, key: string, seconds: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    autocannon({ url, connections: 1, duration: seconds, headers: { authorization: `Bearer ${key}` } }, (error, result) => {
-      if (error) reject(error);
-      else if (result.non2xx + result.errors > 0) reject(new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`));
-      else resolve(result.latency.p99);
-    });
-  });
+async function p99(base: string, key: string, seconds: number): Promise<number> {
+  const measured = await load({ url: base }, '/v1/accounts', key, seconds, 1);
+  if (measured.errors > 0) throw new Error(`${base}/v1/accounts: ${measured.errors} failed requests`);
+  return measured.p99;
 }
 
 export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number }): Promise<ScaleResult> {
@@ -116,9 +112,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const listing = await fetch(`${daemon.url}/v1/accounts`, { headers });
     const listBody = await listing.text();
     bare = await startBare(listBody, Object.fromEntries(listing.headers));
-    const bareUrl = `${bare.url}/v1/accounts`;
+    const bareUrl = bare.url;
     const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
-    const listP99Ms = await p99(`${daemon.url}/v1/accounts`, daemon.key, options.loadSeconds);
+    const listP99Ms = await p99(daemon.url, daemon.key, options.loadSeconds);
 
     // Every account refreshing at once, as after a long sleep.
     op.counters.peakInFlight = 0;

@@ -84,7 +84,7 @@ export class StatusBook {
   }
 
   #persisted(id: string): boolean {
-    return this.#vault.isPersisted(id) && this.#vault.status().lastError?.code !== 'keychain_unavailable';
+    return this.#vault.isPersisted(id) && this.#vault.lastError?.code !== 'keychain_unavailable';
   }
 
   errorState(error: TokentrayError): AccountState['lastError'] {

@@ -60,6 +60,11 @@ export class Vault {
     };
   }
 
+  /** The last keychain failure, or null (cheap: per-account views ask for it). */
+  get lastError(): TokentrayError | null {
+    return this.#lastError;
+  }
+
   /** Asks the keychain once (reading an item that does not exist), so its state is known at start. */
   async probe(): Promise<VaultStatus> {
     await this.#keychain(() => this.#records.store.get('tokentray-probe')).catch(() => undefined);
