@@ -5,17 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { systemNow } from '../clock.ts';
+import { processAlive as alive } from '../process-alive.ts';
 
 export const LOCK_FILE = 'broker.lock';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** What names a process beyond its pid, where the OS says (Linux): this boot, and when it started in it. */
 interface Identity {
