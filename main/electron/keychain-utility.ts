@@ -3,9 +3,9 @@
 import { utilityProcess } from 'electron';
 import { keychainWorkerFile, type KeychainWorkerFactory } from '../core/vault/keychain-store.ts';
 
-export const utilityKeychainWorker: KeychainWorkerFactory = (service) => {
+export const utilityKeychainWorker: KeychainWorkerFactory = (service, options = {}) => {
   // --expose-gc: the keychain process collects dropped entries, which closes their D-Bus connections.
-  const child = utilityProcess.fork(keychainWorkerFile.replace(/\.ts$/, '.js'), [service], { env: { ...process.env, TOKENTRAY_KEYCHAIN_WORKER_SERVICE: service }, execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit'], serviceName: 'Tokentray keychain' });
+  const child = utilityProcess.fork(keychainWorkerFile.replace(/\.ts$/, '.js'), [service], { env: { ...process.env, TOKENTRAY_KEYCHAIN_WORKER_SERVICE: service, ...(options.handoffDir ? { TOKENTRAY_KEYCHAIN_HANDOFF_DIR: options.handoffDir } : {}) }, execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit'], serviceName: 'Tokentray keychain' });
   let alive = true;
   return {
     get pid() {

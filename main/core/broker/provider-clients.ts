@@ -31,7 +31,9 @@ export class ProviderClients {
     if (!client || configKey(client.account) !== configKey(account)) {
       const record = await this.#options.vault.read(account.id).catch(() => null);
       const { timeoutMs, now, fetch } = this.#options;
-      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs, now, limit: this.#limitFor(account), ...(fetch ? { fetch } : {}) });
+      const vault = this.#options.vault;
+      const refreshFetch = (presented: string, ms: number) => vault.refreshFetch(account.id, presented, ms);
+      client = new OAuthClient({ account, clientSecret: record?.clientSecret ?? null, timeoutMs, now, limit: this.#limitFor(account), refreshFetch, ...(fetch ? { fetch } : {}) });
       this.#clients.set(account.id, client);
     }
     return client;

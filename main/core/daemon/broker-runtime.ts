@@ -14,6 +14,8 @@ import { childLogger, type Logger } from '../log/logger.ts';
 import type { Redactor } from '../log/redactor.ts';
 import type { BrowserOpener } from '../oauth/sign-in.ts';
 import { KeychainStore, type KeychainWorkerFactory } from '../vault/keychain-store.ts';
+import { applyJournalEntry } from '../broker/journal-recovery.ts';
+import { awaitKeychainHandoff } from './keychain-handoff.ts';
 import { Vault } from '../vault/vault.ts';
 import { acquireBrokerLock } from './broker-lock.ts';
 import { rateLimiter } from '../endpoint/rate-limiter.ts';
@@ -88,9 +90,12 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       logger.error(loaded.recovered.error.message);
       recovered.push({ file: 'accounts.json', movedTo: loaded.recovered.movedTo, message: 'accounts.json was damaged and was moved aside: Tokentray started with no accounts. Nothing was deleted — restore the file by hand if it can be repaired.' });
     }
-    const vault = new Vault({ store: new KeychainStore({ service: options.keychainService, ...(options.spawnKeychainWorker ? { spawnWorker: options.spawnKeychainWorker } : {}) }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
+    const waited = await awaitKeychainHandoff(home);
+    if (waited > 50) logger.info({ ms: waited }, 'waited for the keychain process of a broker that crashed to finish its writes');
+    const vault = new Vault({ store: new KeychainStore({ service: options.keychainService, handoffDir: home, ...(options.spawnKeychainWorker ? { spawnWorker: options.spawnKeychainWorker } : {}) }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
     const keychain = await vault.probe();
     if (keychain.lastError) logger.warn({ err: keychain.lastError }, 'the keychain is not available: tokens are kept in memory only');
+    else await vault.recover(applyJournalEntry); // before any refresh: a crash's rotated refresh tokens first
     const clients = new ClientRegistry({ home, logger: childLogger(logger, 'clients') });
     const clientsRecovered = await clients.load();
     if (clientsRecovered) recovered.push(clientsRecovered);

@@ -6,6 +6,7 @@ import { fillTemplate, findPreset } from './presets.ts';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { ProviderError, toProviderError } from './provider-error.ts';
 import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
+import { boundedResponse, MAX_PROVIDER_BODY_BYTES } from './bounded-body.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
 import { systemFetch } from '../clock.ts';
 
@@ -19,6 +20,12 @@ export interface OAuthClientOptions {
   fetch?: typeof fetch;
   /** Shared by every account of the same provider: how many token requests may run at once. */
   limit?: ConcurrencyLimit;
+  /**
+   * How a refresh request is sent when it should survive a crash of this process (the
+   * keychain's process sends it and journals a rotated refresh token; see KeychainStore.fetchFor).
+   * Not used when `fetch` is given (a test or an embedder decides how requests go).
+   */
+  refreshFetch?: (presented: string, timeoutMs: number) => typeof fetch | null;
 }
 
 /**
@@ -32,6 +39,7 @@ export class OAuthClient {
   readonly #now: () => Date;
   readonly #send: typeof fetch;
   readonly #limit: ConcurrencyLimit | null;
+  readonly #refreshFetch: OAuthClientOptions['refreshFetch'] | null;
   #config: Promise<oidc.Configuration> | null = null;
 
   constructor(options: OAuthClientOptions) {
@@ -41,6 +49,7 @@ export class OAuthClient {
     this.#now = options.now;
     this.#send = options.fetch ?? systemFetch;
     this.#limit = options.limit ?? null;
+    this.#refreshFetch = options.fetch ? null : (options.refreshFetch ?? null);
   }
 
   /** Scopes as configured, or the preset's defaults. */
@@ -62,7 +71,8 @@ export class OAuthClient {
 
   refresh(refreshToken: string): Promise<GrantResult> {
     // No scope parameter: a refreshed grant can never gain scopes (RFC 6749 §6).
-    return this.#call('refresh', (config) => oidc.refreshTokenGrant(config, refreshToken));
+    const via = this.#refreshFetch?.(refreshToken, this.#timeoutMs) ?? null;
+    return this.#call('refresh', (config) => oidc.refreshTokenGrant(config, refreshToken), undefined, via);
   }
 
   clientCredentials(): Promise<GrantResult> {
@@ -100,8 +110,8 @@ export class OAuthClient {
   }
 
   /** Runs a token request; classifies failures. */
-  #call(what: string, op: (config: oidc.Configuration) => Promise<oidc.TokenEndpointResponse>, requested?: { scope?: string | undefined }): Promise<GrantResult> {
-    const call = () => this.#request(what, async (config) => toGrantResult(await op(config), this.#now()), requested);
+  #call(what: string, op: (config: oidc.Configuration) => Promise<oidc.TokenEndpointResponse>, requested?: { scope?: string | undefined }, via: typeof fetch | null = null): Promise<GrantResult> {
+    const call = () => this.#request(what, async (config) => toGrantResult(await op(config), this.#now()), requested, via);
     return this.#limit ? this.#limit.run(call) : call();
   }
 
@@ -110,9 +120,10 @@ export class OAuthClient {
     return this.#request(what, op);
   }
 
-  async #request<T>(what: string, op: (config: oidc.Configuration) => Promise<T>, requested?: { scope?: string | undefined }): Promise<T> {
+  async #request<T>(what: string, op: (config: oidc.Configuration) => Promise<T>, requested?: { scope?: string | undefined }, via: typeof fetch | null = null): Promise<T> {
     const config = await this.configuration();
     const probe: ResponseProbe = newProbe();
+    probe.via = via;
     try {
       return await probes.run(probe, () => op(config));
     } catch (error) {
@@ -176,7 +187,10 @@ export class OAuthClient {
     const probe = probes.getStore();
     const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs);
     if (probe) probe.sent = false;
-    const response = await this.#send(url, { ...options, signal } as RequestInit);
+    const via = probe?.via;
+    let response = await (via ?? this.#send)(url, { ...options, signal } as RequestInit);
+    // Bounded (the keychain process bounds what it sends): a 10 MB answer or a gzip bomb costs at most 1 MB.
+    if (!via) response = await boundedResponse(response, MAX_PROVIDER_BODY_BYTES, signal);
     if (probe) {
       probe.status = response.status;
       probe.retryAfter = response.headers.get('retry-after');

@@ -80,6 +80,8 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   if (probe.status !== null && (probe.status >= 500 || probe.status === 429)) {
     return transient(`the provider answered HTTP ${probe.status}`, { httpStatus: probe.status });
   }
+  const tooLarge = chain.find((e) => e.name === 'BodyTooLargeError');
+  if (tooLarge) return new ProviderError('provider_error', `${what}: ${tooLarge.message}; it was not read`, { httpStatus: probe.status, cause: error });
   // REQUIREMENTS 4: an ID token that fails its signature or claim checks is not a broken
   // configuration to stop for, and not to be stored: say what failed.
   const idToken = chain.find((e) => /\bJWT\b|ID Token|JWS/.test(e.message));
@@ -90,7 +92,10 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
     // captive portal, a timeout page (408) or an outage page. Retry; say what came back.
     return transient(`HTTP ${probe.status} without an OAuth error (a proxy or an outage page?); if this lasts, check the endpoint URL`, { httpStatus: probe.status });
   }
-  return new ProviderError('misconfigured', `${what}: the provider's answer was not acceptable (${message})`, { httpStatus: probe.status, cause: error });
+  // A successful status with an answer that is not a token response (HTML from a captive
+  // portal, wrong types, no access_token, a redirect): nothing is stored, the refresh token is
+  // kept, and it is tried again later — it is not the person's configuration that is wrong.
+  return new ProviderError('provider_error', `${what}: the provider's answer was not a valid token response (${message})`, { httpStatus: probe.status, cause: error });
 }
 
 function causes(error: unknown): Error[] {

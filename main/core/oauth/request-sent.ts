@@ -7,6 +7,8 @@ export interface ResponseProbe {
   retryAfter: string | null;
   /** The request reached the wire (its headers were written to a connected socket). */
   sent: boolean;
+  /** The fetch this call's requests go through instead of the client's own (a refresh sent by the keychain process). */
+  via?: typeof fetch | null;
 }
 
 /**

@@ -5,6 +5,9 @@ import { TokentrayError } from '../../../shared/errors.ts';
 import { withDeadline } from '../deadline.ts';
 import type { KeychainMessage, KeychainRequest } from './keychain-worker.ts';
 import type { SecretStore } from './secret-store.ts';
+import type { WorkerFetch } from './refresh-journal.ts';
+import { MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from '../oauth/bounded-body.ts';
+import { probes } from '../oauth/request-sent.ts';
 
 /** Every keychain call answers within this, or the keychain counts as unavailable. */
 export const KEYCHAIN_TIMEOUT_MS = 1500;
@@ -18,6 +21,8 @@ export interface KeychainStoreOptions {
   timeoutMs?: number;
   /** How the keychain process is started (default: a Node child process). */
   spawnWorker?: KeychainWorkerFactory;
+  /** The folder for the keychain process's hand-off marker after a broker crash (keychain-handoff.ts). */
+  handoffDir?: string;
 }
 
 /** What the keychain process answers to a KeychainRequest. */
@@ -25,6 +30,13 @@ const workerReplySchema = z.union([
   z.strictObject({ id: z.number().int(), ok: z.literal(true), value: z.union([z.string(), z.boolean(), z.null()]) }),
   z.strictObject({ id: z.number().int(), ok: z.literal(false), message: z.string() }),
 ]);
+
+/** What it answers to a WorkerFetch. */
+const fetchReplySchema = z.union([
+  z.strictObject({ id: z.number().int(), ok: z.literal(true), value: z.strictObject({ status: z.number().int(), headers: z.array(z.tuple([z.string(), z.string()])), body: z.string(), sent: z.boolean() }) }),
+  z.strictObject({ id: z.number().int(), ok: z.literal(false), message: z.string(), name: z.string(), code: z.string().nullable(), causeMessage: z.string().nullable(), sent: z.boolean() }),
+]);
+type FetchReply = z.infer<typeof fetchReplySchema>;
 
 /**
  * The channel to the keychain process. The default forks `keychain-worker` with this Node; the
@@ -41,15 +53,16 @@ export interface KeychainWorker {
   kill(): void;
 }
 
-export type KeychainWorkerFactory = (service: string) => KeychainWorker;
+export type KeychainWorkerFactory = (service: string, options?: { handoffDir?: string | undefined }) => KeychainWorker;
 
 /** The keychain process's script, for a factory that starts it another way (Electron's utilityProcess). */
 export const keychainWorkerFile = fileURLToPath(new URL(`./keychain-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url));
 
-export const forkKeychainWorker: KeychainWorkerFactory = (service) => {
+export const forkKeychainWorker: KeychainWorkerFactory = (service, options = {}) => {
   // --expose-gc: the worker collects dropped entries, which closes their D-Bus connections.
   // Its stderr is the broker's (it writes there only if it crashes; a pipe would hold the event loop).
-  const child = fork(keychainWorkerFile, [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json' });
+  const env = options.handoffDir ? { ...process.env, TOKENTRAY_KEYCHAIN_HANDOFF_DIR: options.handoffDir } : process.env;
+  const child = fork(keychainWorkerFile, [service], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'], serialization: 'json', env });
   return {
     pid: child.pid,
     send: (message) => { if (child.connected) child.send(message); },
@@ -92,8 +105,11 @@ export class KeychainStore implements SecretStore {
   readonly #platform: NodeJS.Platform;
   readonly #timeoutMs: number;
   readonly #spawn: KeychainWorkerFactory;
+  readonly #handoffDir: string | undefined;
   #worker: KeychainWorker | null = null;
   readonly #open = new Map<number, OpenCall>();
+  /** Refresh requests the keychain process is sending for us (not keychain calls: never "stuck"). */
+  readonly #fetches = new Map<number, (reply: FetchReply | null) => void>();
   #nextId = 1;
   /** Native calls not yet answered, including those that outlived their deadline. */
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -104,6 +120,7 @@ export class KeychainStore implements SecretStore {
     this.#platform = options.platform ?? process.platform;
     this.#timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
     this.#spawn = options.spawnWorker ?? forkKeychainWorker;
+    this.#handoffDir = options.handoffDir;
     this.maxSecretBytes = this.#platform === 'win32' ? WINDOWS_MAX_SECRET_BYTES : null;
     this.label = { darwin: 'macOS Keychain', win32: 'Windows Credential Manager' }[this.#platform as string] ?? 'Secret Service';
   }
@@ -124,6 +141,59 @@ export class KeychainStore implements SecretStore {
 
   async delete(name: string): Promise<boolean> {
     return (await this.#call('delete', { op: 'delete', name })) === true;
+  }
+
+  /**
+   * A fetch for one refresh request, sent by the keychain process: if the broker dies while the
+   * request is in flight or before the record with the new refresh token is written, that
+   * process still receives the answer and journals it in the keychain (keychain-worker.ts,
+   * refresh-journal.ts). The answer's body is bounded there (MAX_PROVIDER_BODY_BYTES).
+   */
+  fetchFor(journal: { account: string; presented: string; timeoutMs: number }): typeof fetch {
+    return async (input, init) => {
+      const request = new Request(input, init);
+      const message: Omit<WorkerFetch, 'id'> = {
+        op: 'fetch',
+        account: journal.account,
+        presented: journal.presented,
+        url: request.url,
+        method: request.method,
+        headers: headerList(request.headers),
+        body: request.method === 'GET' || request.method === 'HEAD' ? null : await request.text(),
+        timeoutMs: journal.timeoutMs,
+        maxBytes: MAX_PROVIDER_BODY_BYTES,
+      };
+      const signal = init?.signal ?? null;
+      signal?.throwIfAborted();
+      const worker = this.#ensureWorker();
+      const id = this.#nextId++;
+      const reply = await new Promise<FetchReply | null>((resolve) => {
+        this.#fetches.set(id, resolve);
+        worker.ref(true);
+        worker.send({ id, ...message });
+        // Cancelled: the keychain process answers with what it knows (was the request sent?); if
+        // it cannot within a second, the request counts as sent.
+        signal?.addEventListener('abort', () => {
+          worker.send({ cancel: id });
+          setTimeout(() => { if (this.#fetches.delete(id)) resolve(null); }, 1_000).unref();
+        }, { once: true });
+      });
+      const probe = probes.getStore();
+      if (signal?.aborted) {
+        if (probe) probe.sent = reply ? (reply.ok ? reply.value.sent : reply.sent) : true;
+        throw signal.reason;
+      }
+      if (!reply) {
+        // The keychain process died with the request open: it may have been sent (retried once).
+        if (probe) probe.sent = true;
+        throw new TypeError('fetch failed', { cause: Object.assign(new Error('the keychain process exited during the request'), { code: 'EWORKER' }) });
+      }
+      if (probe) probe.sent = reply.ok ? reply.value.sent : reply.sent;
+      if (reply.ok) return rebuiltResponse(reply.value.status, reply.value.headers, reply.value.body);
+      if (reply.name === 'TimeoutError' || reply.name === 'AbortError') throw new DOMException(reply.message, reply.name);
+      if (reply.name === 'BodyTooLargeError') throw Object.assign(new Error(reply.message), { name: reply.name });
+      throw new TypeError(reply.message, { cause: Object.assign(new Error(reply.causeMessage ?? reply.message), { code: reply.code ?? undefined }) });
+    };
   }
 
   async #call(what: string, request: Omit<KeychainRequest, 'id'>): Promise<string | boolean | null> {
@@ -157,7 +227,7 @@ export class KeychainStore implements SecretStore {
 
   #ensureWorker(): KeychainWorker {
     if (this.#worker) return this.#worker;
-    const worker = this.#spawn(this.#service);
+    const worker = this.#spawn(this.#service, { handoffDir: this.#handoffDir });
     this.#worker = worker;
     worker.onMessage((message) => this.#answer(message));
     worker.onExit((reason) => this.#lost(worker, reason));
@@ -165,6 +235,15 @@ export class KeychainStore implements SecretStore {
   }
 
   #answer(message: unknown): void {
+    const id = (message as { id?: unknown } | null)?.id;
+    const fetchDone = typeof id === 'number' ? this.#fetches.get(id) : undefined;
+    if (fetchDone) {
+      const parsed = fetchReplySchema.safeParse(message);
+      this.#fetches.delete(id as number);
+      fetchDone(parsed.success ? parsed.data : null);
+      if (this.#open.size === 0 && this.#fetches.size === 0) this.#worker?.ref(false);
+      return;
+    }
     const reply = workerReplySchema.safeParse(message);
     if (!reply.success) return;
     const call = this.#open.get(reply.data.id);
@@ -172,7 +251,7 @@ export class KeychainStore implements SecretStore {
     this.#open.delete(reply.data.id);
     if (reply.data.ok) call.resolve(reply.data.value);
     else call.reject(new Error(reply.data.message));
-    if (this.#open.size === 0) this.#worker?.ref(false);
+    if (this.#open.size === 0 && this.#fetches.size === 0) this.#worker?.ref(false);
   }
 
   /** The worker is gone: every open call fails, and the next call starts a new worker. */
@@ -182,6 +261,9 @@ export class KeychainStore implements SecretStore {
     const calls = [...this.#open.values()];
     this.#open.clear();
     for (const call of calls) call.reject(new TokentrayError('keychain_unavailable', reason, { retryable: true }));
+    const fetches = [...this.#fetches.values()];
+    this.#fetches.clear();
+    for (const done of fetches) done(null);
   }
 
   /** A call open for STUCK_AFTER_MS: the worker is wedged (e.g. in a D-Bus connect); replace it. */
@@ -254,4 +336,10 @@ export function toKeychainError(error: unknown, context: string, label: string):
     `${context}: the ${label} ${unavailable ? 'is not available' : 'reported an error'} (${message})`,
     { cause: error, retryable: true },
   );
+}
+
+function headerList(headers: Headers): Array<[string, string]> {
+  const list: Array<[string, string]> = [];
+  headers.forEach((value, name) => list.push([name, value]));
+  return list;
 }

@@ -12,8 +12,18 @@
 // GC_EVERY dropped entries the process runs a full GC, which closes their connections: the
 // connection count stays within RECENT + MAX_CONCURRENT + GC_EVERY + MAX_CONCURRENT (entries
 // held by a running call outlive one GC) whatever the number of accounts, refreshes or tools.
-// Self-contained on purpose (no project imports at run time): it starts fast.
+//
+// Refresh requests go through this process too (see "fetch" below), because it outlives a
+// broker that crashes: a rotated refresh token the provider issued while the broker was
+// killed is not lost with it, but journalled in the keychain for the next broker.
+// Almost self-contained on purpose (two small project modules at run time): it starts fast.
 import { AsyncEntry } from '@napi-rs/keyring';
+import { JOURNAL_ITEM, type Journal, type JournalEntry, type WorkerFetch, type WorkerFetchAnswer } from './refresh-journal.ts';
+import { newProbe, probes } from '../oauth/request-sent.ts';
+import { readBounded } from '../oauth/bounded-body.ts';
+import { systemFetch, systemMs } from '../clock.ts';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const RECENT = 8;
 const MAX_CONCURRENT = 4;
@@ -26,12 +36,14 @@ export interface KeychainRequest {
   name: string;
   value?: string;
 }
-export type KeychainMessage = KeychainRequest | { cancel: number };
+export type KeychainMessage = KeychainRequest | WorkerFetch | { cancel: number };
 type Request = KeychainRequest;
 
 // The service name: the first argument under Node's fork; the environment under Electron's
 // utilityProcess, whose argv layout is Electron's to choose.
 const service = process.env['TOKENTRAY_KEYCHAIN_WORKER_SERVICE'] || process.argv[2];
+/** Where a marker file says "a dead broker's keychain process is still finishing" (see keychain-handoff.ts). */
+const handoffDir = process.env['TOKENTRAY_KEYCHAIN_HANDOFF_DIR'] || null;
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /**
@@ -46,7 +58,10 @@ interface ParentPort {
 const parentPort = (process as unknown as { parentPort?: ParentPort }).parentPort;
 const channel = parentPort
   ? { onMessage: (listener: (message: unknown) => void) => parentPort.on('message', (event) => listener(event.data)), send: (message: unknown) => parentPort.postMessage(message), connected: () => true }
-  : { onMessage: (listener: (message: unknown) => void) => process.on('message', listener), send: (message: unknown) => process.send?.(message), connected: () => process.connected };
+  : { onMessage: (listener: (message: unknown) => void) => process.on('message', listener), send: (message: unknown) => process.send?.(message, undefined, undefined, ignoreSendError), connected: () => process.connected };
+/** A broker that was killed: a reply can no longer reach it (EPIPE), and this process goes on (see "disconnect"). */
+function ignoreSendError(): void {}
+process.on('error', ignoreSendError);
 if (!service || (!parentPort && !process.send)) {
   console.error('keychain-worker: start it with fork(file, [service]) and an IPC channel');
   process.exit(2);
@@ -83,22 +98,124 @@ function entryFor(name: string): AsyncEntry {
 channel.onMessage((raw) => {
   const message = raw as KeychainMessage;
   if ('cancel' in message) {
-    cancelled.add(message.cancel);
+    const inFlight = fetches.get(message.cancel);
+    if (inFlight) inFlight.abort();
+    else cancelled.add(message.cancel);
+  } else if (message.op === 'fetch') {
+    void runFetch(message);
   } else {
     waiting.push(message);
   }
   pump();
 });
 
-// The broker went away: finish what runs (gnome-keyring can abort when a client leaves
-// mid-request), then leave. (A utility process is ended by Electron with its parent.)
-process.on('disconnect', () => {
-  waiting.length = 0;
-  const leaveWhenIdle = (): void => {
-    if (running === 0) process.exit(0);
-    else setTimeout(leaveWhenIdle, 20);
+// ---- refresh requests -----------------------------------------------------------------------
+
+/** Refresh requests in flight, by request id (a cancel aborts one). */
+const fetches = new Map<number, AbortController>();
+const fetchesDone = new Set<Promise<void>>();
+/**
+ * Refresh answers that carried a refresh token, by account, until a write of that account's
+ * record that no longer holds the spent token lands: until then the new token lives only in
+ * the broker's memory, and this is what the journal keeps if the broker dies.
+ */
+const unsettled = new Map<string, JournalEntry>();
+
+function runFetch(request: WorkerFetch): Promise<void> {
+  const controller = new AbortController();
+  fetches.set(request.id, controller);
+  const done = (async () => {
+    const probe = newProbe();
+    try {
+      const answer = await probes.run(probe, () => send(request, controller.signal, probe));
+      reply({ id: request.id, ok: true, value: answer });
+    } catch (error) {
+      const e = error as Error & { cause?: Error & { code?: string } };
+      reply({ id: request.id, ok: false, message: e.message, name: e.name, code: e.cause?.code ?? (e as { code?: string }).code ?? null, causeMessage: e.cause?.message ?? null, sent: probe.sent });
+    } finally {
+      fetches.delete(request.id);
+    }
+  })();
+  fetchesDone.add(done);
+  void done.then(() => fetchesDone.delete(done));
+  return done;
+}
+
+async function send(request: WorkerFetch, abort: AbortSignal, probe: { sent: boolean }): Promise<WorkerFetchAnswer> {
+  const signal = AbortSignal.any([abort, AbortSignal.timeout(request.timeoutMs)]);
+  const response = await systemFetch(request.url, { method: request.method, headers: request.headers, body: request.body, redirect: 'manual', signal });
+  const body = await readBounded(response, request.maxBytes, signal);
+  if (response.status === 200) {
+    // Journal what the provider issued before anyone else sees it (parsing is cheap; a body
+    // that is not JSON or has no refresh token rotated nothing we could keep).
+    try {
+      const json = JSON.parse(body) as { refresh_token?: unknown };
+      if (typeof json.refresh_token === 'string' && json.refresh_token) unsettled.set(request.account, { presented: request.presented, body, at: systemMs() });
+    } catch {
+      // not JSON: the broker classifies it
+    }
+  }
+  return { status: response.status, headers: headerList(response.headers), body, sent: probe.sent };
+}
+
+/** A write of the account's record landed: a journalled answer it supersedes is settled. */
+function settled(request: Request): void {
+  const entry = unsettled.get(request.name);
+  if (request.op === 'set' && entry && !(request.value ?? '').includes(entry.presented)) unsettled.delete(request.name);
+  if (request.op === 'delete' && entry) unsettled.delete(request.name);
+}
+
+/**
+ * The broker died with refresh answers it may not have written: wait for the requests still in
+ * flight and the record writes it had already sent, then journal every answer still unsettled
+ * in one keychain item, which the next broker applies before its first refresh. While this runs
+ * the journal says so (`done: false`, with this pid), so a broker that starts meanwhile waits.
+ */
+async function journalUnsettled(): Promise<void> {
+  const open = (): boolean => fetchesDone.size > 0 || unsettled.size > 0;
+  if (!open()) return;
+  const write = async (done: boolean): Promise<void> => {
+    const previous = await entryFor(JOURNAL_ITEM).getSecret().then((b) => (b ? (JSON.parse(Buffer.from(b).toString('utf8')) as Journal) : null)).catch(() => null);
+    const journal: Journal = { v: 1, pid: process.pid, done, entries: { ...previous?.entries, ...Object.fromEntries(unsettled) } };
+    await entryFor(JOURNAL_ITEM).setSecret(Buffer.from(JSON.stringify(journal), 'utf8'));
   };
-  leaveWhenIdle();
+  await write(false).catch(() => undefined);
+  await Promise.allSettled([...fetchesDone]);
+  while (running > 0 || waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  await write(true).catch((error: unknown) => console.error(`keychain-worker: could not journal ${unsettled.size} refresh answer(s): ${String(error)}`));
+}
+
+// The broker went away: finish the keychain writes it sent and the refreshes in flight
+// (gnome-keyring can abort when a client leaves mid-request), journal what it could not write,
+// then leave. Reads are dropped: nobody waits for them. (A utility process is ended by
+// Electron with its parent.)
+process.on('disconnect', () => {
+  for (let i = waiting.length - 1; i >= 0; i--) if (waiting[i]!.op === 'get') waiting.splice(i, 1);
+  // At once and synchronously: a broker that starts after this waits until the marker is gone,
+  // so it reads the journal only once it is complete.
+  const marker = handoffDir && (fetches.size > 0 || unsettled.size > 0 || waiting.length > 0 || running > 0) ? join(handoffDir, `keychain-${process.pid}.handoff`) : null;
+  if (marker) {
+    try {
+      writeFileSync(marker, `${process.pid}\n`, { mode: 0o600 });
+    } catch {
+      // no marker: the journal's own "done" flag still tells a new broker to wait
+    }
+  }
+  pump();
+  void journalUnsettled().finally(() => {
+    if (marker) {
+      try {
+        unlinkSync(marker);
+      } catch {
+        // already gone
+      }
+    }
+    const leaveWhenIdle = (): void => {
+      if (running === 0 && waiting.length === 0) process.exit(0);
+      else setTimeout(leaveWhenIdle, 20);
+    };
+    leaveWhenIdle();
+  });
 });
 
 function pump(): void {
@@ -123,6 +240,7 @@ async function run(request: Request): Promise<void> {
   busyNames.add(request.name);
   try {
     const value = await call(request);
+    settled(request);
     reply({ id: request.id, ok: true, value });
   } catch (error) {
     reply({ id: request.id, ok: false, message: error instanceof Error ? error.message : String(error) });
@@ -138,11 +256,33 @@ async function run(request: Request): Promise<void> {
   }
 }
 
+/**
+ * A connection whose keyring daemon or session bus went away stays broken ("The session does
+ * not exist", "Connection is closed"): an entry whose call failed is dropped, and a call that
+ * failed that way is tried once more on a fresh connection.
+ */
+const RECONNECT = /session does not exist|connection is closed|not connected|broken pipe|serviceunknown|was not provided by any|noreply|disconnected|no such object|unknownobject|connection reset/i;
+
 async function call(request: Request): Promise<string | boolean | null> {
+  try {
+    return await callOnce(request);
+  } catch (error) {
+    if (!RECONNECT.test(error instanceof Error ? error.message : String(error))) throw error;
+    return callOnce(request);
+  }
+}
+
+async function callOnce(request: Request): Promise<string | boolean | null> {
   const entry = entryFor(request.name);
   inUse.add(entry);
   try {
     return await callOn(entry, request);
+  } catch (error) {
+    if (entries.get(request.name) === entry) {
+      entries.delete(request.name);
+      droppedSinceGc++;
+    }
+    throw error;
   } finally {
     inUse.delete(entry);
   }
@@ -164,4 +304,10 @@ async function callOn(entry: AsyncEntry, request: Request): Promise<string | boo
 
 function reply(message: unknown): void {
   if (channel.connected()) channel.send(message);
+}
+
+function headerList(headers: Headers): Array<[string, string]> {
+  const list: Array<[string, string]> = [];
+  headers.forEach((value, name) => list.push([name, value]));
+  return list;
 }

@@ -22,4 +22,10 @@ export interface SecretStore {
    * request still open (https://github.com/basecamp/hey-cli/issues/352), taking every app's secrets with it.
    */
   settle?(maxMs: number): Promise<void>;
+  /**
+   * A fetch for one refresh request that survives a crash of the broker: a rotated refresh
+   * token it brings back is journalled (refresh-journal.ts) until a record holding it is
+   * written. Only a keychain with a process of its own can offer it.
+   */
+  fetchFor?(journal: { account: string; presented: string; timeoutMs: number }): typeof fetch;
 }

@@ -4,7 +4,9 @@ import type { Redactor } from '../log/redactor.ts';
 import { RecordStore } from './record-store.ts';
 import type { SecretStore } from './secret-store.ts';
 import { parseRecord, secretsOf, serialiseRecord, tokenRecordSchema, type TokenRecord, type TokenRecordInput } from './token-record.ts';
+import { JOURNAL_ITEM, journalSchema, type Journal, type JournalEntry } from './refresh-journal.ts';
 import { systemNow } from '../clock.ts';
+import { processAlive as alive } from '../process-alive.ts';
 
 export interface VaultOptions {
   store: SecretStore;
@@ -43,6 +45,8 @@ export class Vault {
   /** The generation the keychain holds per account, where we read or wrote it (a write then needs no read first). */
   readonly #storedGen = new Map<string, number>();
   #lastError: TokentrayError | null = null;
+  /** The refresh journal as probe() found it, until recover() applies it. */
+  #journal: string | null = null;
 
   constructor(options: VaultOptions) {
     this.#records = new RecordStore(options.store);
@@ -65,10 +69,54 @@ export class Vault {
     return this.#lastError;
   }
 
-  /** Asks the keychain once (reading an item that does not exist), so its state is known at start. */
+  /** Asks the keychain once (reading the refresh journal, which is normally absent), so its state is known at start. */
   async probe(): Promise<VaultStatus> {
-    await this.#keychain(() => this.#records.store.get('tokentray-probe')).catch(() => undefined);
+    this.#journal = await this.#keychain(() => this.#records.store.get(JOURNAL_ITEM)).catch(() => null);
     return this.status();
+  }
+
+  /** See SecretStore.fetchFor: null when the keychain cannot send requests itself. */
+  refreshFetch(accountId: string, presented: string, timeoutMs: number): typeof fetch | null {
+    return this.#records.store.fetchFor?.({ account: accountId, presented, timeoutMs }) ?? null;
+  }
+
+  /**
+   * After a crash: the refresh answers the keychain process journalled because the broker died
+   * before it wrote them (refresh-journal.ts) are applied before anything reads a record, so the
+   * first refresh presents the newest refresh token, never a spent one. An entry applies only
+   * while the account's record still holds the token its request presented. While the process
+   * that writes the journal still runs (a request in flight when the broker died) this waits
+   * for it, up to `waitMs`. Resolves with the accounts it brought up to date.
+   */
+  async recover(apply: (record: TokenRecord, entry: JournalEntry) => TokenRecordInput | null, waitMs = 30_000): Promise<string[]> {
+    let text = this.#journal;
+    this.#journal = null;
+    const until = performance.now() + waitMs;
+    let journal: Journal | null = null;
+    for (;;) {
+      if (text === null) return [];
+      const parsed = journalSchema.safeParse(safeJson(text));
+      if (!parsed.success) {
+        this.#logger.error('the refresh journal in the keychain is damaged: it is removed');
+        break;
+      }
+      journal = parsed.data;
+      if (journal.done || !alive(journal.pid) || performance.now() > until) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      text = await this.#keychain(() => this.#records.store.get(JOURNAL_ITEM)).catch(() => null);
+    }
+    const recovered: string[] = [];
+    for (const [accountId, entry] of Object.entries(journal?.entries ?? {})) {
+      const record = await this.read(accountId).catch(() => null);
+      const input = record ? apply(record, entry) : null;
+      if (!input) continue;
+      const { persisted } = await this.write(accountId, input);
+      if (!persisted) return recovered; // the journal stays for the next start
+      recovered.push(accountId);
+    }
+    await this.#keychain(() => this.#records.store.delete(JOURNAL_ITEM)).catch(() => undefined);
+    if (recovered.length > 0) this.#logger.warn({ accounts: recovered }, 'applied refresh answers that a crashed broker received but had not stored');
+    return recovered;
   }
 
   /** Before exit: queued work finishes and no keychain call is left open (see SecretStore.settle). */
@@ -206,5 +254,13 @@ export class Vault {
       if (this.#queues.get(accountId) === settled) this.#queues.delete(accountId);
     });
     return next;
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
   }
 }
