@@ -11,8 +11,9 @@ import { join } from 'node:path';
 // private Secret Service session instead of the tests.
 const bench = process.argv[2] === '--bench';
 const files = bench ? [] : process.argv.slice(2);
-// Timing tests run last and alone, on a quiet machine.
-const runs = files.length > 0 ? [files] : [['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], ['test/perf/**/*.test.ts']];
+// The fault suite (crashes, keychain outages, strange providers) runs on its own after the
+// rest; timing tests run last and alone, on a quiet machine.
+const runs = files.length > 0 ? [files] : [['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], ['test/faults/**/*.test.ts'], ['test/perf/**/*.test.ts']];
 
 function secretServiceAnswers(): boolean {
   if (!process.env['DBUS_SESSION_BUS_ADDRESS']) return false;

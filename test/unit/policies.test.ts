@@ -9,7 +9,7 @@ import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
 import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
 import { socketPathFor } from '../../main/core/daemon/broker-runtime.ts';
 import { watchForSleep } from '../../main/core/refresh/sleep-watch.ts';
-import { backoffDelayMs, effectiveMinTtlMs, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
+import { backoffDelayMs, DEFAULT_BACKOFF, effectiveMinTtlMs, keychainBackoff, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
 import { parseArgs, UsageError } from '../../main/cli/args.ts';
 import { slugify } from '../../shared/account-id.ts';
 
@@ -48,6 +48,13 @@ describe('refresh policy', () => {
     assert.equal(parseRetryAfter('7'), 7_000);
     assert.equal(parseRetryAfter(new Date(Date.now() + 60_000).toUTCString())! > 55_000, true);
     assert.equal(parseRetryAfter('soon'), null);
+  });
+
+  test('a failed keychain write is retried within 4 s however many times it failed, and never slower than the provider policy', () => {
+    const keychain = keychainBackoff(DEFAULT_BACKOFF);
+    assert.equal(backoffDelayMs(50, keychain, null, () => 0.999), 3_996);
+    assert.equal(backoffDelayMs(0, keychain, null, () => 0.999), 499);
+    assert.deepEqual(keychainBackoff({ baseMs: 100, capMs: 1_000 }), { baseMs: 100, capMs: 1_000 });
   });
 });
 

@@ -6,7 +6,7 @@ import type { GrantResult } from '../oauth/grant-result.ts';
 import type { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { applyExchange } from '../oauth/sign-in.ts';
-import { backoffDelayMs, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
+import { backoffDelayMs, keychainBackoff, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { AccountMachine } from './account-machine.ts';
@@ -283,7 +283,7 @@ export class RefreshEngine {
   // ---- persistence --------------------------------------------------------------------------
 
   /**
-   * REQUIREMENTS 20: a failed keychain write is retried with backoff; the tokens stay in memory
+   * REQUIREMENTS 20: a failed keychain write is retried with a short backoff (at most 4 s); the tokens stay in memory
    * meanwhile. One retry loop for the whole vault (not one per account): each round writes the
    * pending records in turn and stops at the first failure, so a keychain that is gone costs one
    * call per round, not one per account per account.
@@ -291,7 +291,7 @@ export class RefreshEngine {
   retryPersist(id: string): void {
     this.#unpersisted.add(id);
     if (this.#persistTimer || this.#stopped) return;
-    const delay = backoffDelayMs(this.#persistAttempt++, this.#backoff, null, this.#random);
+    const delay = backoffDelayMs(this.#persistAttempt++, keychainBackoff(this.#backoff), null, this.#random);
     this.#persistTimer = setTimeout(() => {
       void this.#vault.retryPending().then((pending) => {
         this.#persistTimer = null;

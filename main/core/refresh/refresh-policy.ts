@@ -12,6 +12,18 @@ export interface BackoffPolicy {
 
 export const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 2_000, capMs: 5 * 60_000 };
 
+/**
+ * Retrying a failed keychain write: the keychain is local, one call per round whatever the
+ * number of pending accounts, so the wait stays short (a keyring that restarts is written to
+ * within seconds, not after a provider-sized backoff of minutes).
+ */
+export const KEYCHAIN_BACKOFF: BackoffPolicy = { baseMs: 500, capMs: 4_000 };
+
+/** The keychain's retry policy, never slower than the provider's (a test's short policy stays short). */
+export function keychainBackoff(provider: BackoffPolicy): BackoffPolicy {
+  return { baseMs: Math.min(KEYCHAIN_BACKOFF.baseMs, provider.baseMs), capMs: Math.min(KEYCHAIN_BACKOFF.capMs, provider.capMs) };
+}
+
 /** Retry-After is honoured, but a provider cannot park an account for more than an hour. */
 const MAX_RETRY_AFTER_MS = 60 * 60_000;
 
