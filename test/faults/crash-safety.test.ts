@@ -7,24 +7,13 @@ import { after, test } from 'node:test';
 import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { addRotatingAccounts } from '../fixtures/rotating-accounts.ts';
 import { privateService, storedRecord } from '../fixtures/keychain.ts';
+import { seeded } from '../fixtures/seeded.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const KILLS = Number(process.env['TOKENTRAY_CRASH_KILLS'] ?? 100);
 const ACCOUNTS = 5;
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => { for (const step of cleanup.reverse()) await step().catch(() => undefined); });
-
-/** A small seeded generator: a failing run can be repeated with TOKENTRAY_CRASH_SEED. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test(`${KILLS} SIGKILLs during continuous rotation (2 s tokens, reuse revokes the grant): 0 grants lost, 0 corrupt records`, { timeout: 600_000 }, async () => {
   const seed = Number(process.env['TOKENTRAY_CRASH_SEED'] ?? Date.now() % 1_000_000);

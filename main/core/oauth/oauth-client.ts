@@ -6,7 +6,8 @@ import { fillTemplate, findPreset } from './presets.ts';
 import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { ProviderError, toProviderError } from './provider-error.ts';
 import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
-import { boundedResponse, MAX_PROVIDER_BODY_BYTES } from './bounded-body.ts';
+import { boundedResponse, MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from './bounded-body.ts';
+import { withUsableLifetimes } from './token-body.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
 import { systemFetch } from '../clock.ts';
 
@@ -191,6 +192,11 @@ export class OAuthClient {
     let response = await (via ?? this.#send)(url, { ...options, signal } as RequestInit);
     // Bounded (the keychain process bounds what it sends): a 10 MB answer or a gzip bomb costs at most 1 MB.
     if (!via) response = await boundedResponse(response, MAX_PROVIDER_BODY_BYTES, signal);
+    if (response.status === 200) {
+      const body = await response.text();
+      const usable = withUsableLifetimes(body);
+      response = rebuiltResponse(200, response.headers, usable);
+    }
     if (probe) {
       probe.status = response.status;
       probe.retryAfter = response.headers.get('retry-after');
