@@ -8,6 +8,8 @@ import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daem
 import { addRotatingAccounts } from '../fixtures/rotating-accounts.ts';
 import { privateService, storedRecord } from '../fixtures/keychain.ts';
 import { seeded } from '../fixtures/seeded.ts';
+import { brokerHarness } from '../fixtures/broker-harness.ts';
+import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const KILLS = Number(process.env['TOKENTRAY_CRASH_KILLS'] ?? 100);
@@ -58,4 +60,38 @@ test(`${KILLS} SIGKILLs during continuous rotation (2 s tokens, reuse revokes th
     const token = await tokentray(daemon.env, ['token', id]);
     assert.equal(token.code, 0, `${id}: ${token.stderr}`);
   }
+});
+
+test('the window between "the provider issued a rotated refresh token" and "the keychain holds it", measured', async () => {
+  const op = await TestProvider.start({ accessTokenTtl: 3600, rotateRefreshTokens: true, reuseGraceMs: 0 });
+  cleanup.push(() => op.close());
+  const landedAt = new Map<string, number>();
+  // The real keychain, watched: when a write that holds a newly issued refresh token resolves.
+  const watched = (real: SecretStore): SecretStore => ({
+    label: real.label,
+    persistent: real.persistent,
+    maxSecretBytes: real.maxSecretBytes,
+    get: (name) => real.get(name),
+    delete: (name) => real.delete(name),
+    fetchFor: real.fetchFor?.bind(real),
+    set: async (name, value) => {
+      await real.set(name, value);
+      const now = performance.now();
+      for (const token of op.refreshTokenIssuedAt.keys()) if (!landedAt.has(token) && value.includes(token)) landedAt.set(token, now);
+    },
+  });
+  const h = await brokerHarness(op, { store: watched });
+  cleanup.push(() => h.close());
+  for (const id of ['a', 'b']) {
+    await h.broker.addAccount({ id, name: id, flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+    await h.broker.signIn(id);
+  }
+  const from = op.issuedRefreshTokens.length;
+  for (let i = 0; i < 30; i++) await Promise.all(['a', 'b'].map((id) => h.broker.refresh(id)));
+  const windows = op.issuedRefreshTokens.slice(from).map((token) => landedAt.get(token)! - op.refreshTokenIssuedAt.get(token)!).sort((x, y) => x - y);
+  assert.equal(windows.length, 60);
+  assert.ok(windows.every((ms) => Number.isFinite(ms)), 'every rotated refresh token reached the keychain');
+  const at = (q: number) => windows[Math.min(windows.length - 1, Math.floor(q * windows.length))]!;
+  console.log(`# rotated refresh token issued → in the keychain: median ${at(0.5).toFixed(1)} ms, p90 ${at(0.9).toFixed(1)} ms, max ${at(1).toFixed(1)} ms (${windows.length} rotations, 2 at a time)`);
+  assert.ok(at(0.9) < 250, `p90 ${at(0.9).toFixed(1)} ms`);
 });
