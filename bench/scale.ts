@@ -2,7 +2,6 @@
 // core directly to save time, records on the real keychain), then `tokentray serve` on them:
 // start → ready, RSS, idle CPU and provider requests while idle, GET /v1/accounts against a bare
 // server answering the same bytes, and every account refreshing at once.
-import { readFileSync } from 'node:fs';
 import { AccountStore } from '../main/core/accounts/account-store.ts';
 import { Broker } from '../main/core/broker/broker.ts';
 import { createLogger } from '../main/core/log/logger.ts';
@@ -12,6 +11,7 @@ import { privateService, realKeychain } from '../test/fixtures/keychain.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { startBare, type Bare } from './bare.ts';
 import { load } from './load.ts';
+import { procStat } from './proc-stat.ts';
 
 export interface ScaleResult {
   accounts: number;
@@ -34,14 +34,6 @@ export interface ScaleResult {
   fanInRequests: number;
   fanInMs: number;
   fanInFailures: number;
-}
-
-function procStat(pid: number): { cpuTicks: number; rssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime, in 1/100 s
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuTicks, rssMb: Number(rss?.[1] ?? 0) / 1024 };
 }
 
 async function timedStart(home: string, service: string): Promise<{ daemon: Daemon; ms: number }> {

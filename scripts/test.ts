@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// `node scripts/test.ts --bench [args]` runs the benchmarks (bench/run.ts) in the same kind of
-// private Secret Service session instead of the tests.
-const bench = process.argv[2] === '--bench';
+// `node scripts/test.ts --bench [args]` runs the benchmarks (bench/run.ts), and `--soak [args]`
+// the soak (bench/soak.ts), in the same kind of private Secret Service session instead of the tests.
+const bench = process.argv[2] === '--bench' || process.argv[2] === '--soak';
 const files = bench ? [] : process.argv.slice(2);
 // The fault suite (crashes, keychain outages, strange providers) runs on its own after the
 // rest; timing tests run last and alone, on a quiet machine.
@@ -28,7 +28,7 @@ env['TOKENTRAY_HOME'] ??= mkdtempSync(join(tmpdir(), 'tokentray-test-home-'));
 
 const summaryDir = mkdtempSync(join(tmpdir(), 'tokentray-test-summary-'));
 env['TOKENTRAY_TEST_SUMMARY_DIR'] = summaryDir;
-const runner = bench ? [process.execPath, 'bench/run.ts', ...process.argv.slice(3)] : [process.execPath, 'scripts/test-runs.ts', JSON.stringify(runs)];
+const runner = bench ? [process.execPath, process.argv[2] === '--soak' ? 'bench/soak.ts' : 'bench/run.ts', ...process.argv.slice(3)] : [process.execPath, 'scripts/test-runs.ts', JSON.stringify(runs)];
 
 let command = runner;
 if (process.platform === 'linux' && !secretServiceAnswers() && !process.env['TOKENTRAY_TEST_SESSION']) {
