@@ -5,37 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { curl, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
-
-/** Sends raw bytes and returns what came back before the server closed (or `timeoutMs`). */
-function raw(port: number, payload: string | Buffer, timeoutMs = 5_000): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    let text = '';
-    let done = false;
-    const finish = (closed: boolean) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ text, closed });
-    };
-    const timer = setTimeout(() => finish(false), timeoutMs);
-    socket.on('data', (d) => {
-      text += d.toString('latin1');
-      if (/\r\n\r\n/.test(text) && /content-length: (\d+)/i.test(text)) {
-        const length = Number(/content-length: (\d+)/i.exec(text)![1]);
-        if (text.length >= text.indexOf('\r\n\r\n') + 4 + length) finish(false);
-      }
-    });
-    socket.on('close', () => finish(true));
-    socket.on('error', () => finish(true));
-    socket.write(payload);
-  });
-}
-
-function status(text: string): number {
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
-}
+import { raw, status } from '../fixtures/raw-http.ts';
 
 describe('the endpoint against hostile clients (raw sockets)', () => {
   let op: TestProvider;
