@@ -9,7 +9,7 @@ import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
 import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
 import { socketPathFor } from '../../main/core/daemon/broker-runtime.ts';
 import { watchForSleep } from '../../main/core/refresh/sleep-watch.ts';
-import { backoffDelayMs, DEFAULT_BACKOFF, effectiveMinTtlMs, keychainBackoff, nextRefreshAt, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
+import { backoffDelayMs, DEFAULT_BACKOFF, effectiveMinTtlMs, keychainBackoff, nextRefreshAt, refreshJitterMs, refreshWindowMs } from '../../main/core/refresh/refresh-policy.ts';
 import { parseArgs, UsageError } from '../../main/cli/args.ts';
 import { slugify } from '../../shared/account-id.ts';
 
@@ -36,6 +36,23 @@ describe('refresh policy', () => {
     assert.deepEqual(nextRefreshAt(noKeepAlive, at(0), true, true, () => 1), at(3600 - 720 - 72), 'jitter makes it earlier');
     assert.equal(nextRefreshAt(times, at(0), false, false), null, 'nothing to do without a way to renew');
     assert.deepEqual(nextRefreshAt(noKeepAlive, at(4000), true, true, () => 0), at(4000), 'overdue means now');
+  });
+
+  test('refreshes that fall due together are spread: 1,000 tokens issued in the same second, no second holds more than 5 % of their refreshes', () => {
+    let state = 42;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (const lifetimeS of [300, 600, 3600, 86_400]) {
+      const perSecond = new Map<number, number>();
+      for (let i = 0; i < 1_000; i++) {
+        const times = { accessTokenIssuedAt: at(0), accessTokenExpiresAt: at(lifetimeS), refreshTokenExpiresAt: null, refreshTokenIssuedAt: null };
+        const second = Math.floor(nextRefreshAt(times, at(0), true, true, random)!.getTime() / 1000);
+        perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+      }
+      const busiest = Math.max(...perSecond.values());
+      assert.ok(busiest <= 50, `${lifetimeS} s tokens: ${busiest} of 1,000 refreshes in one second`);
+    }
+    assert.equal(refreshJitterMs(refreshWindowMs(30_000)), 7_500, 'a 30 s token: at most half its 15 s window');
+    assert.equal(refreshJitterMs(refreshWindowMs(3_600_000)), 72_000, 'an hour: 10 % of its 12 min window');
   });
 
   test('backoff: full jitter under 2 s · 2^n, capped at 5 min, never shorter than Retry-After', () => {

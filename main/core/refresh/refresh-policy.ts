@@ -65,8 +65,19 @@ export function lifetimeMs(expiresAt: Date | null, issuedAt: Date | null): numbe
 }
 
 /**
- * The next background refresh: ahead of the access token's expiry (with up to 10 % jitter of
- * the window, earlier never later), and — when the refresh token's lifetime is known — once no
+ * How far a refresh may be moved earlier at random, so that tokens that expire together (many
+ * accounts signed in or refreshed in the same second, a start after a long sleep) do not all
+ * fall due in the same second: 10 % of the window, but at least 45 s — over 45 s no second
+ * holds more than ≈4 % of them — and never more than half the window.
+ */
+export function refreshJitterMs(windowMs: number): number {
+  return Math.min(windowMs / 2, Math.max(windowMs * 0.1, MIN_JITTER_MS));
+}
+const MIN_JITTER_MS = 45_000;
+
+/**
+ * The next background refresh: ahead of the access token's expiry (moved earlier at random by
+ * up to refreshJitterMs, never later), and — when the refresh token's lifetime is known — once no
  * more than 10 % of it is left, even when nobody asks for a token (keep-alive).
  */
 export function nextRefreshAt(times: TokenTimes, now: Date, canRenew: boolean, hasRefreshToken: boolean, random: () => number = Math.random): Date | null {
@@ -75,7 +86,7 @@ export function nextRefreshAt(times: TokenTimes, now: Date, canRenew: boolean, h
   if (times.accessTokenExpiresAt) {
     const lifetime = lifetimeMs(times.accessTokenExpiresAt, times.accessTokenIssuedAt) ?? Math.max(0, times.accessTokenExpiresAt.getTime() - now.getTime());
     const window = refreshWindowMs(lifetime);
-    candidates.push(times.accessTokenExpiresAt.getTime() - window - random() * window * 0.1);
+    candidates.push(times.accessTokenExpiresAt.getTime() - window - random() * refreshJitterMs(window));
   }
   if (hasRefreshToken && times.refreshTokenExpiresAt) {
     const lifetime = lifetimeMs(times.refreshTokenExpiresAt, times.refreshTokenIssuedAt) ?? Math.max(0, times.refreshTokenExpiresAt.getTime() - now.getTime());
