@@ -8,7 +8,8 @@ import { after, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { addRotatingAccounts } from '../fixtures/rotating-accounts.ts';
-import { privateService } from '../fixtures/keychain.ts';
+import { FaultyStore, privateService, storedRecord } from '../fixtures/keychain.ts';
+import { brokerHarness } from '../fixtures/broker-harness.ts';
 import { PrivateKeyring } from '../fixtures/private-keyring.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -127,5 +128,92 @@ describe('the keychain goes away under a running broker', () => {
     assert.ok(allPersisted, 'every account persisted after the keyring thawed');
     for (const id of rotating) assert.equal((await timedToken(daemon, id)).status, 200);
     assert.equal(op.counters.errors['invalid_grant'] ?? 0, 0);
+  });
+});
+
+describe('a keychain that is missing or flaky', () => {
+  test('no Secret Service at start, then the keyring starts: the broker says memory-only, then every account is persisted by itself within 10 s, and a restart keeps them', { timeout: 120_000 }, async () => {
+    const keyring = await PrivateKeyring.start({ keyring: false });
+    cleanup.push(() => keyring.close());
+    const op = await TestProvider.start({ accessTokenTtl: 3600, clientCredentialsTtl: 3600 });
+    cleanup.push(() => op.close());
+    const home = await freshHome();
+    const service = privateService('late-keyring');
+    let daemon = await startDaemon({ home, service, env: keyring.env });
+    cleanup.push(() => daemon.cleanup());
+    assert.match(daemon.output(), /tokens are kept in memory only/);
+    const [rotating] = await addRotatingAccounts(daemon, op, 1);
+    const added = await tokentray(daemon.env, ['add', 'svc', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--json'], op.confidentialClient.client_secret);
+    assert.equal(added.code, 0, added.stderr);
+    assert.ok((await views(daemon)).every((view) => !view.persisted), 'memory only: persisted false');
+    const tokens = new Map<string, string>();
+    for (const id of [rotating!, 'svc']) tokens.set(id, (await tokentray(daemon.env, ['token', id])).stdout.trim());
+
+    const startedAt = Date.now();
+    await keyring.startKeyring();
+    let allPersisted = false;
+    while (!allPersisted && Date.now() - startedAt < 15_000) {
+      allPersisted = (await views(daemon)).every((view) => view.persisted);
+      if (!allPersisted) await sleep(200);
+    }
+    const ms = Date.now() - startedAt;
+    console.log(`# the keyring started after the broker: every account persisted ${ms} ms later`);
+    assert.ok(allPersisted && ms <= 10_000, `persisted after ${ms} ms`);
+
+    assert.equal(await daemon.stop(), 0);
+    daemon = await startDaemon({ home, service, env: keyring.env });
+    assert.doesNotMatch(daemon.output(), /kept in memory only/);
+    for (const [id, token] of tokens) {
+      const again = await tokentray(daemon.env, ['token', id]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout.trim(), token, `${id}: the same token, from the keychain`);
+    }
+  });
+
+  test('every third keychain write failing during rotation: never an older token served, no grant lost, every account persisted once it stops', { timeout: 120_000 }, async () => {
+    const op = await TestProvider.start({ accessTokenTtl: 2, rotateRefreshTokens: true, reuseGraceMs: 0 });
+    cleanup.push(() => op.close());
+    let flaky: FaultyStore | null = null;
+    const h = await brokerHarness(op, { store: (real) => (flaky = new FaultyStore(real)) });
+    cleanup.push(() => h.close());
+    const ids = ['a', 'b', 'c'];
+    for (const id of ids) {
+      await h.broker.addAccount({ id, name: id, flow: 'browser', provider: { issuer: op.issuer }, clientId: op.nativeClient.client_id, scopes: ['openid', 'offline_access'] });
+      await h.broker.signIn(id);
+    }
+    flaky!.failEvery = 3;
+    const served = new Map<string, string[]>();
+    let sawNotPersisted = false;
+    for (const until = Date.now() + 10_000; Date.now() < until;) {
+      for (const id of ids) {
+        const token = (await h.broker.getToken(id)).accessToken;
+        const seen = served.get(id) ?? [];
+        assert.ok(!seen.slice(0, -1).includes(token), `${id}: an older access token was served again`);
+        if (seen.at(-1) !== token) seen.push(token);
+        served.set(id, seen);
+      }
+      if (h.broker.list().some((view) => !view.persisted)) sawNotPersisted = true;
+      await sleep(50);
+    }
+    const failed = Math.floor(flaky!.sets / 3);
+    flaky!.failEvery = null;
+    const stoppedAt = Date.now();
+    let allPersisted = false;
+    while (!allPersisted && Date.now() - stoppedAt < 15_000) {
+      allPersisted = h.broker.list().every((view) => view.persisted);
+      if (!allPersisted) await sleep(100);
+    }
+    console.log(`# every third write failing for 10 s: ${flaky!.sets} writes, ~${failed} failed, ${[...served.values()].reduce((n, s) => n + s.length, 0)} tokens served in order; all persisted ${Date.now() - stoppedAt} ms after the failures stopped`);
+    assert.ok(sawNotPersisted, 'an account said persisted: false meanwhile');
+    assert.ok(allPersisted, 'every account persisted once the keychain stopped failing');
+    assert.equal(op.counters.reusedRefreshTokens, 0, 'a spent refresh token was presented again');
+    assert.equal(op.counters.errors['invalid_grant'] ?? 0, 0);
+    h.broker.stop(); // no rotation lands while the two are compared
+    await h.broker.settle();
+    for (const id of ids) {
+      const stored = await storedRecord(h.service, id);
+      const held = await h.vault.read(id);
+      assert.equal(stored?.refreshToken, held?.refreshToken, `${id}: the keychain holds the refresh token in use`);
+    }
   });
 });
