@@ -9,14 +9,13 @@ import { promisify } from 'node:util';
 import { freshHome, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { addRotatingAccounts } from '../fixtures/rotating-accounts.ts';
 import { FaultyStore, privateService, storedRecord } from '../fixtures/keychain.ts';
-import { brokerHarness } from '../fixtures/broker-harness.ts';
+import { brokerHarness, sleep } from '../fixtures/broker-harness.ts';
 import { PrivateKeyring } from '../fixtures/private-keyring.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const run = promisify(execFile);
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => { for (const step of cleanup.reverse()) await step().catch(() => undefined); });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface View { id: string; status: string; persisted: boolean }
 

@@ -7,6 +7,7 @@
 // valid again is reported.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { sleep } from '../fixtures/broker-harness.ts';
 import { startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { addRotatingAccounts } from '../fixtures/rotating-accounts.ts';
 import type { Fault } from '../fixtures/provider/faults.ts';
@@ -14,7 +15,6 @@ import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => { for (const step of cleanup.reverse()) await step().catch(() => undefined); });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface View { id: string; status: string }
 
