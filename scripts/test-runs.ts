@@ -12,7 +12,7 @@ runs.forEach((patterns, index) => {
   const file = join(dir, `run-${index}.json`);
   const run = spawnSync(process.execPath, [
     '--test',
-    `--test-concurrency=${index === 0 ? 2 : 1}`,
+    `--test-concurrency=${index < 2 ? 2 : 1}`,
     '--test-timeout=240000',
     '--test-reporter=spec', '--test-reporter-destination=stdout',
     '--test-reporter=./test/summary-reporter.mjs', '--test-reporter-destination=stdout',

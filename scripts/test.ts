@@ -11,8 +11,8 @@ import { join } from 'node:path';
 // the soak (bench/soak.ts), in the same kind of private Secret Service session instead of the tests.
 const bench = process.argv[2] === '--bench' || process.argv[2] === '--soak';
 const files = bench ? [] : process.argv.slice(2);
-// The fault suite (crashes, keychain outages, strange providers) runs on its own after the
-// rest; timing tests run last and alone, on a quiet machine.
+// The fault suite (crashes, keychain outages, strange providers) runs after the rest, two
+// files at a time as `npm run test:faults` does; timing tests run last and alone, on a quiet machine.
 const runs = files.length > 0 ? [files] : [['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'], ['test/faults/**/*.test.ts'], ['test/perf/**/*.test.ts']];
 
 function secretServiceAnswers(): boolean {

@@ -8,11 +8,20 @@ import { brokerHarness, eventually, sleep } from '../fixtures/broker-harness.ts'
 import { curl, startDaemon, tokentray, type Daemon } from '../fixtures/daemon.ts';
 import { FaultyStore, LimitedStore, privateService, realKeychain, recordOfSize, secretToolAccounts, storedRecord } from '../fixtures/keychain.ts';
 import { capturingLogger } from '../fixtures/logs.ts';
+import { PrivateKeyring } from '../fixtures/private-keyring.ts';
 import { busConnections, descriptorCount, keychainWorkerPids } from '../fixtures/process-resources.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => { for (const c of cleanup.reverse()) await c().catch(() => undefined); });
+
+// This load makes gnome-keyring abort now and then: on a keyring of this file's own (every
+// keychain process, secret-tool and daemon started here inherits this environment), restarted
+// when it dies, a crash cannot fail the keychain tests that run beside it on the suite's.
+const keyring = await PrivateKeyring.start();
+Object.assign(process.env, keyring.env);
+keyring.watch();
+cleanup.push(() => keyring.close());
 
 interface Sample { fds: number; bus: number }
 
@@ -51,7 +60,7 @@ describe('keychain connections stay bounded', () => {
         const record = { ...recordOfSize(large ? 16_384 : 100), refreshToken: `rt-${id}-${round}` };
         const vault = large ? chunked : small;
         let persisted = (await vault.write(id, record)).persisted;
-        // gnome-keyring itself aborts now and then under this load (scripts/with-keyring.sh
+        // gnome-keyring itself aborts now and then under this load (this file's watcher
         // restarts it); a write it dropped must then land by the vault's own retry.
         for (let wait = 0; !persisted && wait < 50; wait++) {
           await new Promise((resolve) => setTimeout(resolve, 200));
