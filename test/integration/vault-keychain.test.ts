@@ -3,6 +3,8 @@ import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { chunkName } from '../../main/core/vault/record-store.ts';
 import { Vault } from '../../main/core/vault/vault.ts';
+import { JOURNAL_ITEM, type Journal } from '../../main/core/vault/refresh-journal.ts';
+import { applyJournalEntry } from '../../main/core/broker/journal-recovery.ts';
 import { TokentrayError } from '../../shared/errors.ts';
 import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import { canary } from '../fixtures/canary.ts';
@@ -235,6 +237,30 @@ describe('vault without a keychain', () => {
     assert.equal((await vaultOn(real).vault.read('acct'))?.refreshToken, input.refreshToken);
     assert.doesNotMatch(log.lines(), /CANARY_/);
     assert.match(log.lines(), /kept in memory only/);
+  });
+
+  test('a crash journal the keychain could not read at start is never taken for "none": stored records wait for it, then it is applied', async () => {
+    const service = newService('journal-gate');
+    const real = realKeychain(service);
+    const old = recordOfSize(200);
+    await vaultOn(real).vault.write('acct', old);
+    const rotated = canary('refresh', 40);
+    const journal: Journal = { v: 1, pid: process.pid, done: true, entries: { acct: { presented: old.refreshToken!, body: JSON.stringify({ access_token: canary('access', 40), token_type: 'Bearer', expires_in: 3600, refresh_token: rotated }), at: Date.now() } } };
+    await real.set(JOURNAL_ITEM, JSON.stringify(journal));
+
+    const faulty = new FaultyStore(real);
+    faulty.refusingReads = true; // a keychain too slow to answer the start's first questions
+    const { vault } = vaultOn(faulty);
+    assert.ok((await vault.probe()).lastError, 'the probe could not read the journal');
+    await assert.rejects(vault.recover(applyJournalEntry), { code: 'keychain_unavailable' });
+    assert.equal(vault.recovering, true);
+    await assert.rejects(vault.read('acct'), { code: 'keychain_unavailable' }, 'no stored record is served before the journal is known');
+
+    faulty.refusingReads = false;
+    assert.equal((await vault.read('acct'))?.refreshToken, rotated, 'the journalled refresh token, never the spent one');
+    assert.equal(vault.recovering, false);
+    assert.equal(await real.get(JOURNAL_ITEM), null, 'the journal is removed once applied');
+    assert.equal((await vaultOn(real).vault.read('acct'))?.refreshToken, rotated, 'and the keychain holds it');
   });
 });
 

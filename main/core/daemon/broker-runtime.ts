@@ -95,7 +95,11 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     const vault = new Vault({ store: new KeychainStore({ service: options.keychainService, handoffDir: home, ...(options.spawnKeychainWorker ? { spawnWorker: options.spawnKeychainWorker } : {}) }), logger: childLogger(logger, 'vault'), redactor: options.redactor });
     const keychain = await vault.probe();
     if (keychain.lastError) logger.warn({ err: keychain.lastError }, 'the keychain is not available: tokens are kept in memory only');
-    else await vault.recover(applyJournalEntry); // before any refresh: a crash's rotated refresh tokens first
+    // Before any refresh: a crash's rotated refresh tokens first. If the keychain cannot tell
+    // yet, every read of a stored record tries again first (Vault.recover).
+    const recovering = vault.recover(applyJournalEntry);
+    if (!keychain.lastError) await recovering.catch((error: unknown) => logger.warn({ err: error }, 'the refresh journal of a crashed broker could not be read yet: stored records wait for it'));
+    else void recovering.catch(() => undefined);
     const clients = new ClientRegistry({ home, logger: childLogger(logger, 'clients') });
     const clientsRecovered = await clients.load();
     if (clientsRecovered) recovered.push(clientsRecovered);

@@ -23,6 +23,9 @@ export interface VaultStatus {
   pending: string[];
 }
 
+/** Turns a journalled answer into the record to store, or null when it no longer applies (journal-recovery.ts). */
+export type ApplyJournalEntry = (record: TokenRecord, entry: JournalEntry) => TokenRecordInput | null;
+
 export interface WriteResult {
   record: TokenRecord;
   persisted: boolean;
@@ -45,8 +48,10 @@ export class Vault {
   /** The generation the keychain holds per account, where we read or wrote it (a write then needs no read first). */
   readonly #storedGen = new Map<string, number>();
   #lastError: TokentrayError | null = null;
-  /** The refresh journal as probe() found it, until recover() applies it. */
-  #journal: string | null = null;
+  /** The refresh journal as probe() found it (null: there is none; undefined: not known), until recover() applies it. */
+  #journal: string | null | undefined = undefined;
+  /** Set by recover() until the journal has been applied once (see there). */
+  #recovery: { apply: ApplyJournalEntry; waitMs: number; running: Promise<string[]> | null } | null = null;
 
   constructor(options: VaultOptions) {
     this.#records = new RecordStore(options.store);
@@ -71,7 +76,7 @@ export class Vault {
 
   /** Asks the keychain once (reading the refresh journal, which is normally absent), so its state is known at start. */
   async probe(): Promise<VaultStatus> {
-    this.#journal = await this.#keychain(() => this.#records.store.get(JOURNAL_ITEM)).catch(() => null);
+    this.#journal = await this.#keychain(() => this.#records.store.get(JOURNAL_ITEM)).catch(() => undefined);
     return this.status();
   }
 
@@ -87,10 +92,41 @@ export class Vault {
    * while the account's record still holds the token its request presented. While the process
    * that writes the journal still runs (a request in flight when the broker died) this waits
    * for it, up to `waitMs`. Resolves with the accounts it brought up to date.
+   *
+   * Until that has been done once, it is a gate: a journal the keychain could not read (slow,
+   * locked, away) is never taken for "no journal". Every read of a record that is not in memory
+   * first tries again, and fails as the keychain does until the journal is applied.
    */
-  async recover(apply: (record: TokenRecord, entry: JournalEntry) => TokenRecordInput | null, waitMs = 30_000): Promise<string[]> {
-    let text = this.#journal;
-    this.#journal = null;
+  recover(apply: ApplyJournalEntry, waitMs = 30_000): Promise<string[]> {
+    this.#recovery = { apply, waitMs, running: null };
+    return this.#recoverNow();
+  }
+
+  /** Whether a crash's journal is still to be applied (see recover). */
+  get recovering(): boolean {
+    return this.#recovery !== null;
+  }
+
+  #recoverNow(): Promise<string[]> {
+    const recovery = this.#recovery;
+    if (!recovery) return Promise.resolve([]);
+    recovery.running ??= this.#recoverOnce(recovery.apply, recovery.waitMs).then(
+      (recovered) => {
+        if (this.#recovery === recovery) this.#recovery = null;
+        return recovered;
+      },
+      (error: unknown) => {
+        recovery.running = null;
+        throw error;
+      },
+    );
+    return recovery.running;
+  }
+
+  async #recoverOnce(apply: ApplyJournalEntry, waitMs: number): Promise<string[]> {
+    const readJournal = () => this.#keychain(() => this.#records.store.get(JOURNAL_ITEM));
+    let text = this.#journal === undefined ? await readJournal() : this.#journal;
+    this.#journal = undefined;
     const until = performance.now() + waitMs;
     let journal: Journal | null = null;
     for (;;) {
@@ -103,15 +139,16 @@ export class Vault {
       journal = parsed.data;
       if (journal.done || !alive(journal.pid) || performance.now() > until) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
-      text = await this.#keychain(() => this.#records.store.get(JOURNAL_ITEM)).catch(() => null);
+      text = await readJournal(); // a failure fails this attempt: the journal stays for the next
     }
     const recovered: string[] = [];
     for (const [accountId, entry] of Object.entries(journal?.entries ?? {})) {
-      const record = await this.read(accountId).catch(() => null);
+      const record = await this.#readStored(accountId); // a failure leaves the journal for the next attempt
       const input = record ? apply(record, entry) : null;
       if (!input) continue;
       const { persisted } = await this.write(accountId, input);
-      if (!persisted) return recovered; // the journal stays for the next start
+      // Memory holds the newest record now; the journal stays in the keychain for the next start.
+      if (!persisted) return recovered;
       recovered.push(accountId);
     }
     await this.#keychain(() => this.#records.store.delete(JOURNAL_ITEM)).catch(() => undefined);
@@ -137,6 +174,12 @@ export class Vault {
     // write is sent, so it always holds the newest record.
     const held = this.#pendingDeletes.has(accountId) ? undefined : this.#memory.get(accountId);
     if (held) return Promise.resolve(held);
+    // What the keychain holds may be older than a crash's journal: that goes first (recover).
+    if (this.#recovery) return this.#recoverNow().then(() => this.read(accountId));
+    return this.#readStored(accountId);
+  }
+
+  #readStored(accountId: string): Promise<TokenRecord | null> {
     return this.#serial(accountId, async () => {
       if (this.#pendingDeletes.has(accountId)) return null;
       const cached = this.#memory.get(accountId);
