@@ -257,7 +257,7 @@ test('endpoint abuse, all at once: slowloris, 1 MB bodies, 10,000 garbage connec
   console.log(report.map((line) => `# ${line}`).join('\n'));
   assert.ok(growth < 150, `the broker grew by ${growth.toFixed(0)} MB under the siege`);
   assert.equal(failed.length, 0, `token requests that failed: ${JSON.stringify(failed.slice(0, 5))}`);
-  assert.ok(tool.length >= 50, `the tool asked ${tool.length} times`);
+  assert.ok(tool.length >= 20, `the tool asked ${tool.length} times`);
   assert.ok(flood.length >= 10, `the tool asked ${flood.length} times during the floods`);
   assert.ok(percentile(times, 0.5) < 50 && percentile(flood, 0.9) < 50, 'the tool is answered in < 50 ms, during the floods too');
 
