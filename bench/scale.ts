@@ -34,6 +34,8 @@ export interface ScaleResult {
   fanInRequests: number;
   fanInMs: number;
   fanInFailures: number;
+  /** Refreshes that fell due together (all issued in the refresh-all): the busiest second's share of them, and how many came. */
+  spread: { ttlSeconds: number; refreshes: number; busiestSecond: number; busiestShare: number; overSeconds: number } | null;
 }
 
 async function timedStart(home: string, service: string): Promise<{ daemon: Daemon; ms: number }> {
@@ -49,7 +51,7 @@ async function p99(base: string, key: string, seconds: number): Promise<number> 
   return measured.p99;
 }
 
-export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number }): Promise<ScaleResult> {
+export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number; spreadTtlSeconds?: number }): Promise<ScaleResult> {
   const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
   const home = await freshHome();
   const service = privateService('scale');
@@ -108,7 +110,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
     const listP99Ms = await p99(daemon.url, daemon.key, options.loadSeconds);
 
-    // Every account refreshing at once, as after a long sleep.
+    // Every account refreshing at once, as after a long sleep. With spreadTtlSeconds, the tokens
+    // it issues live that long, so their next refreshes fall due together (measured below).
+    if (options.spreadTtlSeconds) op.settings.clientCredentialsTtl = options.spreadTtlSeconds;
     op.counters.peakInFlight = 0;
     const refreshStarted = performance.now();
     const answers = await Promise.all(ids.map((id) => fetch(`${daemon.url}/v1/accounts/${id}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
@@ -121,6 +125,22 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const fanInStarted = performance.now();
     const fanIn = await Promise.all(Array.from({ length: 1000 }, () => fetch(`${daemon.url}/v1/accounts/${ids[0]}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
     const fanInMs = performance.now() - fanInStarted;
+
+    // The refresh-all issued every token within refreshAllMs: wait for the next refresh of each
+    // (≈ 60–80 % of the lifetime later) and count them per second at the provider.
+    let spread: ScaleResult['spread'] = null;
+    if (options.spreadTtlSeconds) {
+      const issuedTo = Date.now();
+      const from = issuedTo - refreshAllMs - fanInMs + (options.spreadTtlSeconds * 1000) / 3;
+      const until = issuedTo + options.spreadTtlSeconds * 1000 * 0.85;
+      while (Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const times = (op.requestTimes['client_credentials'] ?? []).filter((t) => t >= from && t <= until);
+      const perSecond = new Map<number, number>();
+      for (const t of times) perSecond.set(Math.floor(t / 1000), (perSecond.get(Math.floor(t / 1000)) ?? 0) + 1);
+      const busiestSecond = Math.max(0, ...perSecond.values());
+      const seconds = [...perSecond.keys()];
+      spread = { ttlSeconds: options.spreadTtlSeconds, refreshes: times.length, busiestSecond, busiestShare: busiestSecond / options.accounts, overSeconds: seconds.length ? Math.max(...seconds) - Math.min(...seconds) + 1 : 0 };
+    }
 
     return {
       accounts: options.accounts,
@@ -141,6 +161,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       fanInRequests: op.requests('client_credentials') - fanInBefore,
       fanInMs,
       fanInFailures: fanIn.filter((s) => s !== 200).length,
+      spread,
     };
   } finally {
     bare?.stop();
