@@ -2,6 +2,8 @@
 // core directly to save time, records on the real keychain), then `tokentray serve` on them:
 // start → ready, RSS, idle CPU and provider requests while idle, GET /v1/accounts against a bare
 // server answering the same bytes, and every account refreshing at once.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { AccountStore } from '../main/core/accounts/account-store.ts';
 import { Broker } from '../main/core/broker/broker.ts';
 import { createLogger } from '../main/core/log/logger.ts';
@@ -51,7 +53,21 @@ async function p99(base: string, key: string, seconds: number): Promise<number> 
   return measured.p99;
 }
 
-export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number; spreadTtlSeconds?: number }): Promise<ScaleResult> {
+/**
+ * gnome-keyring re-encrypts and rewrites its whole keyring file on every write, so a write costs
+ * O(items): 29 ms at 50 items, 125 ms at 2,300 here, which would make creating 10,000 accounts
+ * take ≈ 40 minutes and one refresh of all of them over an hour, whatever the broker does. With
+ * `sessionKeyring` the items go to gnome-keyring's in-memory "session" collection instead (the
+ * same daemon, D-Bus and encrypted sessions; no file): only inside the private session that
+ * `npm run bench` starts, never a person's own keyring.
+ */
+async function useSessionCollection(): Promise<void> {
+  if (process.env['TOKENTRAY_TEST_SESSION'] !== '1') throw new Error('--keyring=session changes the keyring\'s default collection: it runs only in the private session npm run bench starts (none was started: this shell has a Secret Service of its own)');
+  await promisify(execFile)('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.SetAlias', 'string:default', 'objpath:/org/freedesktop/secrets/collection/session']);
+}
+
+export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number; spreadTtlSeconds?: number; sessionKeyring?: boolean }): Promise<ScaleResult> {
+  if (options.sessionKeyring) await useSessionCollection();
   const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
   const home = await freshHome();
   const service = privateService('scale');
@@ -76,6 +92,8 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     await accounts.flush();
     await vault.settle();
     const createMs = performance.now() - created;
+    const note = (line: string) => console.log(`# scale, ${options.accounts} accounts: ${line}`); // long runs show where they are
+    note(`created in ${(createMs / 1000).toFixed(0)} s`);
 
     const empty = await timedStart(await freshHome(), privateService('scale-empty'));
     daemons.push(empty.daemon);
@@ -94,6 +112,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const checkedBy = Date.now() + 300_000;
     while (!/every account checked/.test(daemon.output()) && Date.now() < checkedBy) await new Promise((resolve) => setTimeout(resolve, 200));
     const checkedMs = performance.now() - started;
+    note(`started in ${(startMs / 1000).toFixed(2)} s, every account checked after ${(checkedMs / 1000).toFixed(1)} s`);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const requestsBefore = op.requests('client_credentials');
     const idleFrom = procStat(daemon.pid);
@@ -102,6 +121,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const rssMb = idleTo.rssMb; // before any load: what the accounts cost
     const idleCpuPercent = (idleTo.cpuTicks - idleFrom.cpuTicks) / options.idleSeconds; // ticks/s at 100 Hz = % of a core
     const idleProviderRequests = op.requests('client_credentials') - requestsBefore;
+    note(`idle ${options.idleSeconds} s: ${idleCpuPercent.toFixed(2)} % of a core, ${idleProviderRequests} provider requests, RSS ${rssMb.toFixed(0)} MB`);
 
     const listing = await fetch(`${daemon.url}/v1/accounts`, { headers });
     const listBody = await listing.text();
@@ -109,6 +129,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const bareUrl = bare.url;
     const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
     const listP99Ms = await p99(daemon.url, daemon.key, options.loadSeconds);
+    note(`GET /v1/accounts p99 ${listP99Ms} ms (bare ${bareListP99Ms} ms, ${listBody.length} bytes)`);
 
     // Every account refreshing at once, as after a long sleep. With spreadTtlSeconds, the tokens
     // it issues live that long, so their next refreshes fall due together (measured below).
@@ -117,6 +138,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const refreshStarted = performance.now();
     const answers = await Promise.all(ids.map((id) => fetch(`${daemon.url}/v1/accounts/${id}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
     const refreshAllMs = performance.now() - refreshStarted;
+    note(`all refreshed at once in ${(refreshAllMs / 1000).toFixed(1)} s, ${answers.filter((s) => s !== 200).length} failed, peak ${op.counters.peakInFlight} at the provider`);
 
     // Fan-in: a thousand tools asking one account for a refresh at once join one refresh (the
     // provider takes 1.5 s to answer it, so every request arrives while it is in flight).
