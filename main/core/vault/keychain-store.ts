@@ -19,6 +19,8 @@ export interface KeychainStoreOptions {
   service: string;
   platform?: NodeJS.Platform;
   timeoutMs?: number;
+  /** How long the keychain process may stay silent with calls open before it is replaced (default 15 s). */
+  stuckAfterMs?: number;
   /** How the keychain process is started (default: a Node child process). */
   spawnWorker?: KeychainWorkerFactory;
   /** The folder for the keychain process's hand-off marker after a broker crash (keychain-handoff.ts). */
@@ -94,7 +96,7 @@ interface OpenCall {
  * Every call goes to one keychain process (see keychain-worker.ts): the broker holds one pipe
  * to it and no D-Bus connection of its own; the process keeps a small, bounded number of
  * connections. A process that dies is replaced on the next call; one that stops answering for
- * STUCK_AFTER_MS is killed and replaced. Calls on one item run in the order they were made, and
+ * stuckAfterMs is killed and replaced. Calls on one item run in the order they were made, and
  * a call whose deadline passed before it started is cancelled, never run late.
  */
 export class KeychainStore implements SecretStore {
@@ -104,10 +106,13 @@ export class KeychainStore implements SecretStore {
   readonly #service: string;
   readonly #platform: NodeJS.Platform;
   readonly #timeoutMs: number;
+  readonly #stuckAfterMs: number;
   readonly #spawn: KeychainWorkerFactory;
   readonly #handoffDir: string | undefined;
   #worker: KeychainWorker | null = null;
   readonly #open = new Map<number, OpenCall>();
+  /** When the worker last answered anything (or was started): see #checkStuck. */
+  #lastHeard = 0;
   /** Refresh requests the keychain process is sending for us (not keychain calls: never "stuck"). */
   readonly #fetches = new Map<number, (reply: FetchReply | null) => void>();
   #nextId = 1;
@@ -119,6 +124,7 @@ export class KeychainStore implements SecretStore {
     this.#service = options.service;
     this.#platform = options.platform ?? process.platform;
     this.#timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+    this.#stuckAfterMs = options.stuckAfterMs ?? STUCK_AFTER_MS;
     this.#spawn = options.spawnWorker ?? forkKeychainWorker;
     this.#handoffDir = options.handoffDir;
     this.maxSecretBytes = this.#platform === 'win32' ? WINDOWS_MAX_SECRET_BYTES : null;
@@ -229,12 +235,14 @@ export class KeychainStore implements SecretStore {
     if (this.#worker) return this.#worker;
     const worker = this.#spawn(this.#service, { handoffDir: this.#handoffDir });
     this.#worker = worker;
+    this.#lastHeard = performance.now();
     worker.onMessage((message) => this.#answer(message));
     worker.onExit((reason) => this.#lost(worker, reason));
     return worker;
   }
 
   #answer(message: unknown): void {
+    this.#lastHeard = performance.now();
     const id = (message as { id?: unknown } | null)?.id;
     const fetchDone = typeof id === 'number' ? this.#fetches.get(id) : undefined;
     if (fetchDone) {
@@ -266,13 +274,18 @@ export class KeychainStore implements SecretStore {
     for (const done of fetches) done(null);
   }
 
-  /** A call open for STUCK_AFTER_MS: the worker is wedged (e.g. in a D-Bus connect); replace it. */
+  /** Calls open and no answer for stuckAfterMs: the worker is wedged (e.g. in a D-Bus connect); replace it. */
+  // Wedged means silent: a worker that answered anything within stuckAfterMs is working through
+  // a deep queue (10,000 accounts read at start), not stuck — killing it then dropped its D-Bus
+  // connections mid-request, which can make gnome-keyring abort. Cheap while it answers: the
+  // open calls are looked at only once it has been silent that long.
   #checkStuck(): void {
-    if (this.#open.size === 0) return;
-    const oldest = Math.min(...[...this.#open.values()].map((call) => call.sentAt));
-    if (this.#worker && performance.now() - oldest > STUCK_AFTER_MS) {
+    if (this.#open.size === 0 || performance.now() - this.#lastHeard <= this.#stuckAfterMs) return;
+    let oldest = Infinity;
+    for (const call of this.#open.values()) oldest = Math.min(oldest, call.sentAt);
+    if (this.#worker && performance.now() - oldest > this.#stuckAfterMs) {
       const worker = this.#worker;
-      this.#lost(worker, `the keychain process did not answer for ${Math.round(STUCK_AFTER_MS / 1000)} s and was restarted`);
+      this.#lost(worker, `the keychain process did not answer for ${Math.round(this.#stuckAfterMs / 1000)} s and was restarted`);
       worker.kill();
     }
   }

@@ -1,0 +1,62 @@
+// The keychain process is replaced when it goes silent, never while it works through a deep
+// queue: killing a busy one dropped its D-Bus connections mid-request (gnome-keyring can abort
+// on that). The process here is a stand-in speaking the worker's protocol, because its pace
+// (one answer every 100 ms, or none at all) is the thing under test; the store is the real one.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KeychainStore, type KeychainWorker } from '../../main/core/vault/keychain-store.ts';
+import type { KeychainMessage } from '../../main/core/vault/keychain-worker.ts';
+
+/** A keychain process that answers its queue in order, one call per `everyMs`, until `silent`. */
+function pacedWorker(everyMs: number) {
+  const state = { kills: 0, silent: false, answered: 0 };
+  const factory = (): KeychainWorker => {
+    const queue: number[] = [];
+    let listener: (message: unknown) => void = () => undefined;
+    let exit: (reason: string) => void = () => undefined;
+    const timer = setInterval(() => {
+      if (state.silent) return;
+      const id = queue.shift();
+      if (id === undefined) return;
+      state.answered++;
+      listener({ id, ok: true, value: null });
+    }, everyMs);
+    timer.unref();
+    return {
+      pid: undefined,
+      send: (message: KeychainMessage) => { if (!('cancel' in message) && message.op !== 'fetch') queue.push(message.id); },
+      onMessage: (l) => { listener = l; },
+      onExit: (l) => { exit = l; },
+      ref: () => undefined,
+      kill: () => {
+        state.kills++;
+        state.silent = false; // the replacement answers
+        clearInterval(timer);
+        exit('killed');
+      },
+    };
+  };
+  return { state, factory };
+}
+
+test('a keychain process that keeps answering a deep queue is not replaced; one that goes silent is', async () => {
+  const paced = pacedWorker(100);
+  const store = new KeychainStore({ service: 'tokentray-watch-test', spawnWorker: paced.factory, timeoutMs: 10_000, stuckAfterMs: 1_000 });
+  // 40 reads at once: the last is answered 4 s after it was sent, 4 × the silence allowed.
+  const reads = Array.from({ length: 40 }, (_, i) => store.get(`item-${i}`));
+  const late = (async () => {
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    return store.get('late'); // a call made while the queue is 2.5 s deep checks the worker again
+  })();
+  assert.deepEqual(await Promise.all(reads), Array.from({ length: 40 }, () => null));
+  assert.equal(await late, null);
+  assert.equal(paced.state.kills, 0, 'a worker that answers is never killed');
+
+  paced.state.silent = true;
+  const hung = store.get('hung').then(() => 'answered', (error: Error) => error.message);
+  await new Promise((resolve) => setTimeout(resolve, 1_300));
+  const next = store.get('after').then(() => 'answered', (error: Error) => error.message); // sees a worker silent for > 1 s
+  assert.match(await hung, /did not answer for 1 s and was restarted/);
+  assert.equal(paced.state.kills, 1, 'a silent worker is replaced');
+  assert.equal(await next, 'answered', 'the new worker answers');
+});
