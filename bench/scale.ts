@@ -147,6 +147,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const fanInStarted = performance.now();
     const fanIn = await Promise.all(Array.from({ length: 1000 }, () => fetch(`${daemon.url}/v1/accounts/${ids[0]}/refresh`, { method: 'POST', headers }).then((r) => r.status, () => 0)));
     const fanInMs = performance.now() - fanInStarted;
+    const fanInRequests = op.requests('client_credentials') - fanInBefore; // before the spread phase's refreshes
 
     // The refresh-all issued every token within refreshAllMs: wait for the next refresh of each
     // (≈ 60–80 % of the lifetime later) and count them per second at the provider.
@@ -180,7 +181,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       refreshAllMs,
       refreshFailures: answers.filter((s) => s !== 200).length,
       providerPeakInFlight: op.counters.peakInFlight,
-      fanInRequests: op.requests('client_credentials') - fanInBefore,
+      fanInRequests,
       fanInMs,
       fanInFailures: fanIn.filter((s) => s !== 200).length,
       spread,
