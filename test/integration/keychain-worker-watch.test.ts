@@ -6,12 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeychainStore, type KeychainWorker } from '../../main/core/vault/keychain-store.ts';
 import type { KeychainMessage } from '../../main/core/vault/keychain-worker.ts';
+import { CANCELLED_BEFORE_START } from '../../main/core/vault/refresh-journal.ts';
 
-/** A keychain process that answers its queue in order, one call per `everyMs`, until `silent`. */
-function pacedWorker(everyMs: number) {
-  const state = { kills: 0, silent: false, answered: 0 };
+/**
+ * A keychain process that answers its queue in order, one call per `everyMs`; `silent`: it
+ * answers nothing; `wedged`: its calls hang, but it still answers the cancellation of each
+ * (as the real one does for the calls queued behind hung ones).
+ */
+function pacedWorker(everyMs: number, mode: 'paced' | 'silent' | 'wedged' = 'paced') {
+  const state = { kills: 0, silent: mode === 'silent', wedged: mode === 'wedged', answered: 0 };
   const factory = (): KeychainWorker => {
     const queue: number[] = [];
+    let hung: number | undefined;
     let listener: (message: unknown) => void = () => undefined;
     let exit: (reason: string) => void = () => undefined;
     const timer = setInterval(() => {
@@ -24,13 +30,25 @@ function pacedWorker(everyMs: number) {
     timer.unref();
     return {
       pid: undefined,
-      send: (message: KeychainMessage) => { if (!('cancel' in message) && message.op !== 'fetch') queue.push(message.id); },
+      send: (message: KeychainMessage) => {
+        if ('cancel' in message) {
+          // The first call "started" and hangs; those behind it are dropped from the queue.
+          if (state.wedged && message.cancel !== hung) setImmediate(() => listener({ id: message.cancel, ok: false, message: CANCELLED_BEFORE_START }));
+        } else if (message.op !== 'fetch') {
+          if (!state.wedged) queue.push(message.id);
+          else if (hung === undefined) {
+            hung = message.id;
+            setImmediate(() => listener({ started: hung })); // as the real one says when it starts a call
+          }
+        }
+      },
       onMessage: (l) => { listener = l; },
       onExit: (l) => { exit = l; },
       ref: () => undefined,
       kill: () => {
         state.kills++;
         state.silent = false; // the replacement answers
+        state.wedged = false;
         clearInterval(timer);
         exit('killed');
       },
@@ -59,4 +77,17 @@ test('a keychain process that keeps answering a deep queue is not replaced; one 
   assert.match(await hung, /did not answer for 1 s and was restarted/);
   assert.equal(paced.state.kills, 1, 'a silent worker is replaced');
   assert.equal(await next, 'answered', 'the new worker answers');
+});
+
+test('a keychain process whose call hangs is replaced, though it still answers the cancellations queued behind it', async () => {
+  const wedged = pacedWorker(100, 'wedged');
+  const store = new KeychainStore({ service: 'tokentray-watch-test', spawnWorker: wedged.factory, timeoutMs: 300, stuckAfterMs: 1_000 });
+  const failures: string[] = [];
+  for (let i = 0; i < 8 && wedged.state.kills === 0; i++) {
+    failures.push(await store.get(`item-${i}`).then(() => 'answered', (error: Error) => error.message));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.equal(wedged.state.kills, 1, `replaced after ${failures.length} failed calls: ${failures.join('; ')}`);
+  assert.match(failures[0]!, /did not answer within 300 ms/);
+  assert.equal(await store.get('after'), null, 'the new worker answers');
 });

@@ -111,8 +111,9 @@ export class KeychainStore implements SecretStore {
   readonly #handoffDir: string | undefined;
   #worker: KeychainWorker | null = null;
   readonly #open = new Map<number, OpenCall>();
-  /** When the worker last answered anything (or was started): see #checkStuck. */
+  /** When the worker last said anything (or was started), and since when it runs each call it started: see #checkStuck. */
   #lastHeard = 0;
+  readonly #running = new Map<number, number>();
   /** Refresh requests the keychain process is sending for us (not keychain calls: never "stuck"). */
   readonly #fetches = new Map<number, (reply: FetchReply | null) => void>();
   #nextId = 1;
@@ -243,6 +244,11 @@ export class KeychainStore implements SecretStore {
 
   #answer(message: unknown): void {
     this.#lastHeard = performance.now();
+    const started = (message as { started?: unknown } | null)?.started;
+    if (typeof started === 'number') {
+      if (this.#open.has(started)) this.#running.set(started, performance.now());
+      return;
+    }
     const id = (message as { id?: unknown } | null)?.id;
     const fetchDone = typeof id === 'number' ? this.#fetches.get(id) : undefined;
     if (fetchDone) {
@@ -255,6 +261,7 @@ export class KeychainStore implements SecretStore {
     const reply = workerReplySchema.safeParse(message);
     if (!reply.success) return;
     const call = this.#open.get(reply.data.id);
+    this.#running.delete(reply.data.id);
     if (!call) return; // a cancelled call the worker had already started
     this.#open.delete(reply.data.id);
     if (reply.data.ok) call.resolve(reply.data.value);
@@ -268,22 +275,32 @@ export class KeychainStore implements SecretStore {
     this.#worker = null;
     const calls = [...this.#open.values()];
     this.#open.clear();
+    this.#running.clear();
     for (const call of calls) call.reject(new TokentrayError('keychain_unavailable', reason, { retryable: true }));
     const fetches = [...this.#fetches.values()];
     this.#fetches.clear();
     for (const done of fetches) done(null);
   }
 
-  /** Calls open and no answer for stuckAfterMs: the worker is wedged (e.g. in a D-Bus connect); replace it. */
-  // Wedged means silent: a worker that answered anything within stuckAfterMs is working through
-  // a deep queue (10,000 accounts read at start), not stuck — killing it then dropped its D-Bus
-  // connections mid-request, which can make gnome-keyring abort. Cheap while it answers: the
-  // open calls are looked at only once it has been silent that long.
+  /**
+   * The worker is wedged (e.g. in a D-Bus call that never returns): replace it. Wedged means a
+   * call it started has run for stuckAfterMs (it says when it starts one), or it has said
+   * nothing at all for that long with calls open. A call that waits its turn in a deep queue
+   * (10,000 accounts read at start) is not a sign: killing a busy worker dropped its D-Bus
+   * connections mid-request, which can make gnome-keyring abort. O(running calls) per check.
+   */
   #checkStuck(): void {
-    if (this.#open.size === 0 || performance.now() - this.#lastHeard <= this.#stuckAfterMs) return;
-    let oldest = Infinity;
-    for (const call of this.#open.values()) oldest = Math.min(oldest, call.sentAt);
-    if (this.#worker && performance.now() - oldest > this.#stuckAfterMs) {
+    if (this.#open.size === 0) return;
+    const now = performance.now();
+    let hung = false;
+    for (const startedAt of this.#running.values()) if (now - startedAt > this.#stuckAfterMs) hung = true;
+    let silent = false;
+    if (!hung && now - this.#lastHeard > this.#stuckAfterMs) {
+      let oldest = Infinity;
+      for (const call of this.#open.values()) oldest = Math.min(oldest, call.sentAt);
+      silent = now - oldest > this.#stuckAfterMs;
+    }
+    if (this.#worker && (hung || silent)) {
       const worker = this.#worker;
       this.#lost(worker, `the keychain process did not answer for ${Math.round(this.#stuckAfterMs / 1000)} s and was restarted`);
       worker.kill();

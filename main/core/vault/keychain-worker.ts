@@ -18,7 +18,7 @@
 // killed is not lost with it, but journalled in the keychain for the next broker.
 // Almost self-contained on purpose (two small project modules at run time): it starts fast.
 import { AsyncEntry } from '@napi-rs/keyring';
-import { JOURNAL_ITEM, type Journal, type JournalEntry, type WorkerFetch, type WorkerFetchAnswer } from './refresh-journal.ts';
+import { CANCELLED_BEFORE_START, JOURNAL_ITEM, type Journal, type JournalEntry, type WorkerFetch, type WorkerFetchAnswer } from './refresh-journal.ts';
 import { newProbe, probes } from '../oauth/request-sent.ts';
 import { readBounded } from '../oauth/bounded-body.ts';
 import { systemFetch, systemMs } from '../clock.ts';
@@ -223,7 +223,7 @@ function pump(): void {
     const request = waiting[i]!;
     if (cancelled.delete(request.id)) {
       waiting.splice(i, 1);
-      reply({ id: request.id, ok: false, message: 'cancelled before it started: its deadline had passed' });
+      reply({ id: request.id, ok: false, message: CANCELLED_BEFORE_START });
       continue;
     }
     if (busyNames.has(request.name)) {
@@ -238,6 +238,7 @@ function pump(): void {
 async function run(request: Request): Promise<void> {
   running++;
   busyNames.add(request.name);
+  reply({ started: request.id }); // the broker tells a call that hangs from one that waits its turn
   try {
     const value = await call(request);
     settled(request);

@@ -8,6 +8,9 @@ import { z } from 'zod';
  */
 export const JOURNAL_ITEM = '#journal';
 
+/** The keychain process's answer to a call it dropped from its queue, its deadline passed. */
+export const CANCELLED_BEFORE_START = 'cancelled before it started: its deadline had passed';
+
 export const journalEntrySchema = z.strictObject({
   /** The refresh token the request presented (spent, if the provider answered). */
   presented: z.string().min(1),
