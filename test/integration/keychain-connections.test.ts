@@ -115,6 +115,7 @@ describe('keychain connections stay bounded', () => {
     const inactive: string[] = [];
     const notPersisted = new Set<string>();
     let served = 0;
+    const keyringRestarts = keyring.restarts;
     const deadline = Date.now() + 90_000;
     let next = 0;
     while (Date.now() < deadline) {
@@ -131,7 +132,14 @@ describe('keychain connections stay bounded', () => {
     console.log(`# 30 accounts, 2 s tokens, 90 s: ${refreshes} refreshes, ${served} tokens served, descriptors ${before.fds} -> peak ${peak.fds}, bus connections ${before.bus} -> peak ${peak.bus}`);
     assert.ok(refreshes >= 1_500, `only ${refreshes} refreshes`);
     assert.deepEqual(inactive, [], 'every token served was active at the provider');
-    assert.deepEqual([...notPersisted], [], 'every account stayed persisted');
+    if (keyring.restarts === keyringRestarts) {
+      assert.deepEqual([...notPersisted], [], 'every account stayed persisted');
+    } else {
+      // gnome-keyring aborted under this load and the watcher restarted it: then the accounts it
+      // left unwritten must be persisted again by themselves (REQUIREMENTS 20), as in production.
+      console.log(`# gnome-keyring aborted ${keyring.restarts - keyringRestarts} time(s) during the run: ${notPersisted.size} account(s) were not persisted for a while`);
+      await eventually('every account persisted again after the keyring came back', () => h.broker.list().every((view) => view.persisted), 15_000);
+    }
     assert.ok(peak.fds - before.fds <= 26, `descriptors grew from ${before.fds} to ${peak.fds}`);
     assert.ok(peak.bus <= 25, `up to ${peak.bus} bus connections`);
 
