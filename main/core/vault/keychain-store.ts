@@ -19,7 +19,7 @@ export interface KeychainStoreOptions {
   service: string;
   platform?: NodeJS.Platform;
   timeoutMs?: number;
-  /** How long the keychain process may stay silent with calls open before it is replaced (default 15 s). */
+  /** How long a call the keychain process started may run, or the process stay silent with calls open, before it is replaced (default 15 s). */
   stuckAfterMs?: number;
   /** How the keychain process is started (default: a Node child process). */
   spawnWorker?: KeychainWorkerFactory;
@@ -95,8 +95,8 @@ interface OpenCall {
  *
  * Every call goes to one keychain process (see keychain-worker.ts): the broker holds one pipe
  * to it and no D-Bus connection of its own; the process keeps a small, bounded number of
- * connections. A process that dies is replaced on the next call; one that stops answering for
- * stuckAfterMs is killed and replaced. Calls on one item run in the order they were made, and
+ * connections. A process that dies is replaced on the next call; one with a call running, or
+ * silent, for stuckAfterMs is killed and replaced. Calls on one item run in the order they were made, and
  * a call whose deadline passed before it started is cancelled, never run late.
  */
 export class KeychainStore implements SecretStore {
