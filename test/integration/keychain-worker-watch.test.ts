@@ -6,16 +6,18 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { KeychainStore, type KeychainWorker } from '../../main/core/vault/keychain-store.ts';
 import type { KeychainMessage } from '../../main/core/vault/keychain-worker.ts';
-import { CANCELLED_BEFORE_START } from '../../main/core/vault/refresh-journal.ts';
+import { CANCELLED_BEFORE_START } from '../../main/core/vault/keychain-protocol.ts';
 
 /**
  * A keychain process that answers its queue in order, one call per `everyMs`; `silent`: it
  * answers nothing; `wedged`: its calls hang, but it still answers the cancellation of each
- * (as the real one does for the calls queued behind hung ones).
+ * (as the real one does for the calls queued behind hung ones). It says it is loaded after
+ * `startMs` (null: never), as the real one does once its modules are loaded.
  */
-function pacedWorker(everyMs: number, mode: 'paced' | 'silent' | 'wedged' = 'paced') {
-  const state = { kills: 0, silent: mode === 'silent', wedged: mode === 'wedged', answered: 0 };
+function pacedWorker(everyMs: number, mode: 'paced' | 'silent' | 'wedged' = 'paced', startMs: number | null = 0) {
+  const state = { kills: 0, spawns: 0, silent: mode === 'silent', wedged: mode === 'wedged', answered: 0, startMs };
   const factory = (): KeychainWorker => {
+    state.spawns++;
     const queue: number[] = [];
     let hung: number | undefined;
     let listener: (message: unknown) => void = () => undefined;
@@ -42,13 +44,18 @@ function pacedWorker(everyMs: number, mode: 'paced' | 'silent' | 'wedged' = 'pac
           }
         }
       },
-      onMessage: (l) => { listener = l; },
+      onMessage: (l) => {
+        listener = l;
+        const startMs = state.startMs;
+        if (startMs !== null) setTimeout(() => l({ ready: true }), startMs).unref();
+      },
       onExit: (l) => { exit = l; },
       ref: () => undefined,
       kill: () => {
         state.kills++;
         state.silent = false; // the replacement answers
         state.wedged = false;
+        state.startMs = 0;
         clearInterval(timer);
         exit('killed');
       },
@@ -90,4 +97,29 @@ test('a keychain process whose call hangs is replaced, though it still answers t
   assert.equal(wedged.state.kills, 1, `replaced after ${failures.length} failed calls: ${failures.join('; ')}`);
   assert.match(failures[0]!, /did not answer within 300 ms/);
   assert.equal(await store.get('after'), null, 'the new worker answers');
+});
+
+test('the keychain process\'s start has its own allowance: a slow start is not the keychain timing out; one that never says it is loaded is replaced', async () => {
+  // Starting a Node process took 0.2 s idle and over 1.5 s on a loaded test machine: a fresh
+  // store's first call failed "did not answer within 1500 ms" with the keychain answering in 40 ms.
+  const slow = pacedWorker(10, 'paced', 1_000);
+  const store = new KeychainStore({ service: 'tokentray-watch-test', spawnWorker: slow.factory, timeoutMs: 300, startTimeoutMs: 5_000 });
+  const started = performance.now();
+  assert.deepEqual(await Promise.all([store.get('a'), store.get('b')]), [null, null], 'calls made while it starts are answered once it has');
+  assert.ok(performance.now() - started >= 1_000);
+  assert.equal(slow.state.spawns, 1);
+
+  const never = pacedWorker(10, 'paced', null);
+  const stalled = new KeychainStore({ service: 'tokentray-watch-test', spawnWorker: never.factory, timeoutMs: 300, startTimeoutMs: 800 });
+  const before = performance.now();
+  await assert.rejects(stalled.get('a'), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'keychain_unavailable');
+    assert.match(error.message, /the keychain process did not start within 1 s/);
+    return true;
+  });
+  const waited = performance.now() - before;
+  assert.ok(waited >= 750 && waited < 2_000, `failed after ${Math.round(waited)} ms`);
+  assert.equal(never.state.kills, 1, 'the stalled process is killed');
+  assert.equal(await stalled.get('b'), null, 'the next call starts a new one, which answers');
+  assert.equal(never.state.spawns, 2);
 });

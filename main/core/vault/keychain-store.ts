@@ -5,12 +5,20 @@ import { TokentrayError } from '../../../shared/errors.ts';
 import { withDeadline } from '../deadline.ts';
 import type { KeychainMessage, KeychainRequest } from './keychain-worker.ts';
 import type { SecretStore } from './secret-store.ts';
-import type { WorkerFetch } from './refresh-journal.ts';
+import type { WorkerFetch } from './keychain-protocol.ts';
 import { MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from '../oauth/bounded-body.ts';
 import { probes } from '../oauth/request-sent.ts';
 
 /** Every keychain call answers within this, or the keychain counts as unavailable. */
 export const KEYCHAIN_TIMEOUT_MS = 1500;
+
+/**
+ * How long the keychain process may take to start (a Node process loading the keyring library)
+ * before the keychain counts as unavailable. Apart from the calls' deadline: a process start
+ * takes 0.2 s on an idle machine and over 1 s on a loaded one, and it says nothing about the
+ * keychain (a fresh store's first call failed at 1.5 s in loaded test runs).
+ */
+export const KEYCHAIN_START_TIMEOUT_MS = 10_000;
 
 /** Windows Credential Manager keeps at most 2,560 bytes in one credential blob. */
 const WINDOWS_MAX_SECRET_BYTES = 2560;
@@ -19,6 +27,8 @@ export interface KeychainStoreOptions {
   service: string;
   platform?: NodeJS.Platform;
   timeoutMs?: number;
+  /** How long the keychain process may take to start (default KEYCHAIN_START_TIMEOUT_MS). */
+  startTimeoutMs?: number;
   /** How long a call the keychain process started may run, or the process stay silent with calls open, before it is replaced (default 15 s). */
   stuckAfterMs?: number;
   /** How the keychain process is started (default: a Node child process). */
@@ -106,10 +116,14 @@ export class KeychainStore implements SecretStore {
   readonly #service: string;
   readonly #platform: NodeJS.Platform;
   readonly #timeoutMs: number;
+  readonly #startTimeoutMs: number;
   readonly #stuckAfterMs: number;
   readonly #spawn: KeychainWorkerFactory;
   readonly #handoffDir: string | undefined;
   #worker: KeychainWorker | null = null;
+  /** Settles when the current worker says it is loaded (or is lost first). */
+  #ready: Promise<void> = Promise.resolve();
+  #started: { resolve: () => void; reject: (error: Error) => void; timer: NodeJS.Timeout } | null = null;
   readonly #open = new Map<number, OpenCall>();
   /** When the worker last said anything (or was started), and since when it runs each call it started: see #checkStuck. */
   #lastHeard = 0;
@@ -125,6 +139,7 @@ export class KeychainStore implements SecretStore {
     this.#service = options.service;
     this.#platform = options.platform ?? process.platform;
     this.#timeoutMs = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+    this.#startTimeoutMs = options.startTimeoutMs ?? KEYCHAIN_START_TIMEOUT_MS;
     this.#stuckAfterMs = options.stuckAfterMs ?? STUCK_AFTER_MS;
     this.#spawn = options.spawnWorker ?? forkKeychainWorker;
     this.#handoffDir = options.handoffDir;
@@ -205,18 +220,24 @@ export class KeychainStore implements SecretStore {
 
   async #call(what: string, request: Omit<KeychainRequest, 'id'>): Promise<string | boolean | null> {
     try {
-      return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => {
-        const call = (async () => {
-          await this.#checkBus();
-          return this.#send(request, signal);
-        })();
-        this.#inFlight.add(call);
-        void call.then(() => this.#inFlight.delete(call), () => this.#inFlight.delete(call));
-        return call;
-      });
+      // The Secret Service answers a ping within the deadline, and the keychain process has
+      // started (its own allowance); only then does the call's deadline begin.
+      await this.#track((async () => {
+        await this.#checkBus();
+        this.#ensureWorker();
+        await this.#ready;
+      })());
+      return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => this.#track(this.#send(request, signal)));
     } catch (error) {
       throw toKeychainError(error, `${what} of keychain item "${request.name}" failed`, this.label);
     }
+  }
+
+  /** A call stays in #inFlight (see settle) while it waits for the start and until it is answered, past its deadline too. */
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    void work.then(() => this.#inFlight.delete(work), () => this.#inFlight.delete(work));
+    return work;
   }
 
   #send(request: Omit<KeychainRequest, 'id'>, signal: AbortSignal): Promise<string | boolean | null> {
@@ -237,6 +258,15 @@ export class KeychainStore implements SecretStore {
     const worker = this.#spawn(this.#service, { handoffDir: this.#handoffDir });
     this.#worker = worker;
     this.#lastHeard = performance.now();
+    this.#ready = new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#lost(worker, `the keychain process did not start within ${Math.round(this.#startTimeoutMs / 1000)} s`);
+        worker.kill();
+      }, this.#startTimeoutMs);
+      timer.unref();
+      this.#started = { resolve, reject, timer };
+    });
+    this.#ready.catch(() => undefined); // a start nobody waits for (a fetch's) may fail unobserved
     worker.onMessage((message) => this.#answer(message));
     worker.onExit((reason) => this.#lost(worker, reason));
     return worker;
@@ -244,6 +274,10 @@ export class KeychainStore implements SecretStore {
 
   #answer(message: unknown): void {
     this.#lastHeard = performance.now();
+    if ((message as { ready?: unknown } | null)?.ready === true) {
+      this.#settleStart();
+      return;
+    }
     const started = (message as { started?: unknown } | null)?.started;
     if (typeof started === 'number') {
       if (this.#open.has(started)) this.#running.set(started, performance.now());
@@ -273,6 +307,7 @@ export class KeychainStore implements SecretStore {
   #lost(worker: KeychainWorker, reason: string): void {
     if (this.#worker !== worker) return;
     this.#worker = null;
+    this.#settleStart(new TokentrayError('keychain_unavailable', reason, { retryable: true }));
     const calls = [...this.#open.values()];
     this.#open.clear();
     this.#running.clear();
@@ -280,6 +315,15 @@ export class KeychainStore implements SecretStore {
     const fetches = [...this.#fetches.values()];
     this.#fetches.clear();
     for (const done of fetches) done(null);
+  }
+
+  #settleStart(error?: TokentrayError): void {
+    const started = this.#started;
+    if (!started) return;
+    this.#started = null;
+    clearTimeout(started.timer);
+    if (error) started.reject(error);
+    else started.resolve();
   }
 
   /**
@@ -311,8 +355,10 @@ export class KeychainStore implements SecretStore {
   async settle(maxMs: number): Promise<void> {
     if (this.#inFlight.size === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const cap = new Promise<void>((resolve) => { timer = setTimeout(resolve, maxMs); });
-    await Promise.race([Promise.allSettled([...this.#inFlight]), cap]);
+    let capped = false;
+    const cap = new Promise<void>((resolve) => { timer = setTimeout(() => { capped = true; resolve(); }, maxMs); });
+    // A call that waited for the start is sent after it: look again until nothing is open.
+    while (this.#inFlight.size > 0 && !capped) await Promise.race([Promise.allSettled([...this.#inFlight]), cap]);
     clearTimeout(timer);
   }
 

@@ -18,7 +18,8 @@
 // killed is not lost with it, but journalled in the keychain for the next broker.
 // Almost self-contained on purpose (two small project modules at run time): it starts fast.
 import { AsyncEntry } from '@napi-rs/keyring';
-import { CANCELLED_BEFORE_START, JOURNAL_ITEM, type Journal, type JournalEntry, type WorkerFetch, type WorkerFetchAnswer } from './refresh-journal.ts';
+import { CANCELLED_BEFORE_START, JOURNAL_ITEM, type WorkerFetch, type WorkerFetchAnswer } from './keychain-protocol.ts';
+import type { Journal, JournalEntry } from './refresh-journal.ts';
 import { newProbe, probes } from '../oauth/request-sent.ts';
 import { readBounded } from '../oauth/bounded-body.ts';
 import { systemFetch, systemMs } from '../clock.ts';
@@ -312,3 +313,6 @@ function headerList(headers: Headers): Array<[string, string]> {
   headers.forEach((value, name) => list.push([name, value]));
   return list;
 }
+
+// Loaded: the broker's deadline for each keychain call starts now, not while this process starts.
+reply({ ready: true });

@@ -3,14 +3,9 @@ import { z } from 'zod';
 /**
  * The refresh journal: what the keychain process keeps for a broker that died between "the
  * provider issued a rotated refresh token" and "the keychain holds the record with it" (see
- * keychain-worker.ts). One keychain item; the next broker applies it before its first refresh
- * (Vault.recover) and deletes it. No account id can start with '#', so the name is free.
+ * keychain-worker.ts). One keychain item (JOURNAL_ITEM, keychain-protocol.ts); the next broker
+ * applies it before its first refresh (Vault.recover) and deletes it.
  */
-export const JOURNAL_ITEM = '#journal';
-
-/** The keychain process's answer to a call it dropped from its queue, its deadline passed. */
-export const CANCELLED_BEFORE_START = 'cancelled before it started: its deadline had passed';
-
 export const journalEntrySchema = z.strictObject({
   /** The refresh token the request presented (spent, if the provider answered). */
   presented: z.string().min(1),
@@ -29,26 +24,3 @@ export const journalSchema = z.strictObject({
   entries: z.record(z.string(), journalEntrySchema),
 });
 export type Journal = z.infer<typeof journalSchema>;
-
-/** A refresh request the broker asks the keychain process to send (see KeychainStore.guardedFetch). */
-export interface WorkerFetch {
-  id: number;
-  op: 'fetch';
-  /** The account whose refresh this is, and the refresh token it presents. */
-  account: string;
-  presented: string;
-  url: string;
-  method: string;
-  headers: Array<[string, string]>;
-  body: string | null;
-  timeoutMs: number;
-  maxBytes: number;
-}
-
-export interface WorkerFetchAnswer {
-  status: number;
-  headers: Array<[string, string]>;
-  body: string;
-  /** The request reached the wire (see request-sent.ts). */
-  sent: boolean;
-}

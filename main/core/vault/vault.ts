@@ -4,7 +4,8 @@ import type { Redactor } from '../log/redactor.ts';
 import { RecordStore } from './record-store.ts';
 import type { SecretStore } from './secret-store.ts';
 import { parseRecord, secretsOf, serialiseRecord, tokenRecordSchema, type TokenRecord, type TokenRecordInput } from './token-record.ts';
-import { JOURNAL_ITEM, journalSchema, type Journal, type JournalEntry } from './refresh-journal.ts';
+import { JOURNAL_ITEM } from './keychain-protocol.ts';
+import { journalSchema, type Journal, type JournalEntry } from './refresh-journal.ts';
 import { systemNow } from '../clock.ts';
 import { processAlive as alive } from '../process-alive.ts';
 
