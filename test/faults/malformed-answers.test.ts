@@ -34,6 +34,8 @@ interface Kind {
   fault: (random: () => number) => Fault;
   /** Slow kinds (they wait out the request timeout) get fewer instances. */
   slow?: boolean;
+  /** The provider issued (and rotated) tokens, then the answer was spoiled: the new refresh token is kept, nothing else. */
+  keepsIssued?: boolean;
 }
 
 const transient = { code: 'provider_unavailable', status: 'retrying' } as const;
@@ -130,6 +132,12 @@ const KINDS: Kind[] = [
   // A client the provider does not accept: its configuration is what needs fixing.
   { name: '401 with WWW-Authenticate', outcome: refused, fault: (r) => answer(401, { 'www-authenticate': pick(r, ['Basic realm="token"', 'Bearer error="invalid_client"', 'Basic realm="x", charset="UTF-8"']) }, pick(r, ['', JSON.stringify({ error: 'invalid_client' })])) },
   // A real answer (tokens issued) with an absurd number in it: clamped, never fatal.
+  // Tokens issued and the refresh token rotated, then the answer spoiled: the presented refresh
+  // token is spent (this provider revokes the grant on reuse), so the new one must be kept.
+  { name: 'a rotated refresh token with no usable access_token or ID token', outcome: badAnswer, keepsIssued: true, fault: (r) => ({ mode: 'rewrite', rewrite: (body) => {
+    const { access_token: _gone, ...rest } = body;
+    return pick(r, [rest, { ...body, access_token: '' }, { ...body, access_token: 42 }, { ...body, id_token: 'not-a-jwt' }]);
+  } }) },
   { name: 'expires_in absurd (huge, zero, negative, a numeric string)', outcome: clamped, fault: (r) => ({ mode: 'rewrite', rewrite: (body) => ({ ...body, expires_in: pick(r, [1e12, 1e308, -60, '3600', 0, 2 ** 53]) }) }) },
   { name: 'expires_in of the wrong type', outcome: clamped, fault: (r) => ({ mode: 'rewrite', rewrite: (body) => ({ ...body, expires_in: pick(r, ['soon', {}, [3600], true, null]) }) }) },
   { name: 'refresh_token_expires_in absurd or of the wrong type', outcome: clamped, fault: (r) => ({ mode: 'rewrite', rewrite: (body) => ({ ...body, refresh_token_expires_in: pick(r, [1e15, -1, 'never', [1]]) }) }) },
@@ -185,7 +193,8 @@ test(`${TOTAL} malformed token endpoint answers of ${KINDS.length} kinds: each c
         assert.equal(served.accessToken, before.accessToken, `${kind.name}: the previous token is still served`);
         const stored = await h.vault.read(id);
         assert.equal(stored?.accessToken, storedBefore?.accessToken, `${kind.name}: nothing stored`);
-        assert.equal(stored?.refreshToken, storedBefore?.refreshToken, `${kind.name}: the refresh token kept`);
+        if (kind.keepsIssued && storedBefore?.refreshToken) assert.equal(stored?.refreshToken, op.issuedRefreshTokens.at(-1), `${kind.name}: the refresh token the provider issued is kept`);
+        else assert.equal(stored?.refreshToken, storedBefore?.refreshToken, `${kind.name}: the refresh token kept`);
       } else {
         const stored = await h.vault.read(id);
         assert.notEqual(stored?.accessToken, storedBefore?.accessToken, `${kind.name}: the real answer was stored`);

@@ -6,7 +6,7 @@ import type { GrantResult } from '../oauth/grant-result.ts';
 import type { TokenRecord, TokenRecordInput } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import { decide, nextStatus, type AccountEvent, type Command, type Decision, type Operation } from './account-transitions.ts';
-import { expiries, mergeGrant } from './record-merge.ts';
+import { expiries, mergeGrant, withIssuedRefreshToken } from './record-merge.ts';
 import type { StatusBook } from './status-book.ts';
 import { validForMs } from './token-answer.ts';
 
@@ -149,6 +149,21 @@ export class AccountMachine {
         resolve(record);
         await this.applyHeld('refreshed', record, fields(record)).catch((error: unknown) => this.#deps.logger.error({ account: this.id, err: error }, 'could not record the refresh'));
       });
+    });
+  }
+
+  /**
+   * An unusable refresh answer carried a new refresh token: the record keeps everything else
+   * and continues the grant with it (record-merge.ts withIssuedRefreshToken), unless a newer
+   * sign-in came meanwhile or the record moved on.
+   */
+  keepIssuedRefreshToken(epoch: number, presented: string, refreshToken: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      if (epoch !== this.#epoch) return false;
+      const current = await this.#deps.vault.read(this.id);
+      if (!current || current.refreshToken !== presented) return false;
+      await this.#write(withIssuedRefreshToken(current, refreshToken, this.#deps.now()));
+      return true;
     });
   }
 

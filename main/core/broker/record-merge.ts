@@ -23,6 +23,15 @@ export function mergeGrant(previous: TokenRecord | null, result: GrantResult, fa
   };
 }
 
+/**
+ * The record after an unusable 200 answer that carried a new refresh token: everything as it
+ * was (the access token still served while valid), but the grant continues with the new
+ * refresh token — the one presented is spent at a provider that rotates.
+ */
+export function withIssuedRefreshToken(previous: TokenRecord, refreshToken: string, at: Date): TokenRecordInput {
+  return { ...recordInput(previous), refreshToken, refreshTokenIssuedAt: at.toISOString(), refreshTokenExpiresAt: null };
+}
+
 /** A record's secrets and times without its version fields, ready to be written again. */
 export function recordInput(record: TokenRecord | null): TokenRecordInput {
   if (!record) return {};

@@ -87,11 +87,14 @@ export class RefreshEngine {
     const account = this.#accounts.require(id);
     const record = await this.#vault.read(id);
     await machine.apply('refresh_started', record);
+    /** A refresh token the provider issued in this refresh, once it did (see #keepIssued). */
+    let issued: string | null = null;
     try {
       const client = await this.#clientFor(account);
       let result: GrantResult;
       if (record?.refreshToken) {
         result = await this.#refreshWithRetryOnce(client, record.refreshToken);
+        issued = result.refreshToken;
       } else if (account.flow === 'client-credentials') {
         this.stats.refreshRequests++;
         result = await client.clientCredentials();
@@ -112,9 +115,27 @@ export class RefreshEngine {
     } catch (error) {
       if (machine.epoch !== epoch) return await this.#superseded(id);
       const failure = asTokentrayError(error);
+      issued ??= failure instanceof ProviderError ? failure.issuedRefreshToken : null;
+      if (record?.refreshToken && issued && issued !== record.refreshToken) await this.#keepIssued(id, epoch, record.refreshToken, issued);
       await this.#onRefreshFailure(id, failure);
       if (failure.code === 'invalid_grant') throw new TokentrayError('reauth_required', `${failure.message}`, { cause: failure });
       throw failure;
+    }
+  }
+
+  /**
+   * The refresh failed after the provider issued a new refresh token (an answer with no usable
+   * access token, or an exchange step that failed afterwards). At a provider that rotates, the
+   * presented one is spent: presenting it again revokes the grant. So the new one is kept, and
+   * the retry presents it.
+   */
+  async #keepIssued(id: string, epoch: number, presented: string, issued: string): Promise<void> {
+    try {
+      if (await this.#machine(id).keepIssuedRefreshToken(epoch, presented, issued)) {
+        this.#log.warn({ account: id }, 'the refresh failed but the provider issued a new refresh token: it is kept, and the next attempt presents it');
+      }
+    } catch (error) {
+      this.#log.error({ account: id, err: error }, 'could not keep the refresh token the provider issued with an unusable answer');
     }
   }
 

@@ -7,7 +7,7 @@ import type { ConcurrencyLimit } from './concurrency-limit.ts';
 import { ProviderError, toProviderError } from './provider-error.ts';
 import { newProbe, probes, type ResponseProbe } from './request-sent.ts';
 import { boundedResponse, MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from './bounded-body.ts';
-import { withUsableLifetimes } from './token-body.ts';
+import { issuedRefreshToken, withUsableLifetimes } from './token-body.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
 import { systemFetch } from '../clock.ts';
 
@@ -194,6 +194,7 @@ export class OAuthClient {
     if (!via) response = await boundedResponse(response, MAX_PROVIDER_BODY_BYTES, signal);
     if (response.status === 200) {
       const body = await response.text();
+      if (probe) probe.issuedRefreshToken = issuedRefreshToken(body);
       const usable = withUsableLifetimes(body);
       response = rebuiltResponse(200, response.headers, usable);
     }

@@ -14,8 +14,10 @@ export class ProviderError extends TokentrayError {
   readonly timedOut: boolean;
   /** The request was sent and no answer came (a timeout or a cut connection): REQUIREMENTS 9. */
   readonly unanswered: boolean;
+  /** A 200 answer that was not usable but carried a refresh token: the grant lives on in it (never logged). */
+  readonly issuedRefreshToken: string | null;
 
-  constructor(code: ErrorCode, message: string, details: { oauthError?: string | null; httpStatus?: number | null; retryAfterMs?: number | null; timedOut?: boolean; unanswered?: boolean; cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, details: { oauthError?: string | null; httpStatus?: number | null; retryAfterMs?: number | null; timedOut?: boolean; unanswered?: boolean; issuedRefreshToken?: string | null; cause?: unknown }) {
     super(code, message, { cause: details.cause, retryable: code === 'provider_unavailable' });
     this.name = 'ProviderError';
     this.oauthError = details.oauthError ?? null;
@@ -23,6 +25,10 @@ export class ProviderError extends TokentrayError {
     this.retryAfterMs = details.retryAfterMs ?? null;
     this.timedOut = details.timedOut ?? false;
     this.unanswered = details.unanswered ?? false;
+    this.issuedRefreshToken = details.issuedRefreshToken ?? null;
+    // Not enumerable: an error logged with its fields must not carry the token (the redactor
+    // would mask it, but it should never get that far).
+    Object.defineProperty(this, 'issuedRefreshToken', { enumerable: false });
   }
 }
 
@@ -85,7 +91,8 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   // REQUIREMENTS 4: an ID token that fails its signature or claim checks is not a broken
   // configuration to stop for, and not to be stored: say what failed.
   const idToken = chain.find((e) => /\bJWT\b|ID Token|JWS/.test(e.message));
-  if (idToken) return new ProviderError('provider_error', `${what}: the provider's ID token did not validate (${idToken.message})`, { httpStatus: probe.status, cause: error });
+  const issuedRefreshToken = probe.status === 200 ? (probe.issuedRefreshToken ?? null) : null;
+  if (idToken) return new ProviderError('provider_error', `${what}: the provider's ID token did not validate (${idToken.message})`, { httpStatus: probe.status, issuedRefreshToken, cause: error });
   const message = error instanceof Error ? error.message : String(error);
   if (probe.status !== null && probe.status >= 400) {
     // A 4xx without an OAuth error body is not the provider refusing us: it is a proxy, a
@@ -95,7 +102,7 @@ export function toProviderError(error: unknown, what: string, probe: ResponsePro
   // A successful status with an answer that is not a token response (HTML from a captive
   // portal, wrong types, no access_token, a redirect): nothing is stored, the refresh token is
   // kept, and it is tried again later — it is not the person's configuration that is wrong.
-  return new ProviderError('provider_error', `${what}: the provider's answer was not a valid token response (${message})`, { httpStatus: probe.status, cause: error });
+  return new ProviderError('provider_error', `${what}: the provider's answer was not a valid token response (${message})`, { httpStatus: probe.status, issuedRefreshToken, cause: error });
 }
 
 function causes(error: unknown): Error[] {

@@ -9,6 +9,8 @@ export interface ResponseProbe {
   sent: boolean;
   /** The fetch this call's requests go through instead of the client's own (a refresh sent by the keychain process). */
   via?: typeof fetch | null;
+  /** The refresh token a 200 answer carried (token-body.ts issuedRefreshToken), usable or not. */
+  issuedRefreshToken?: string | null;
 }
 
 /**

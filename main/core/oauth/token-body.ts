@@ -35,3 +35,20 @@ export function withUsableLifetimes(body: string): string {
   }
   return changed ? JSON.stringify(answer) : body;
 }
+
+/**
+ * The refresh token a 200 answer carries, whatever else is wrong with it (no access_token, an
+ * ID token that does not validate): a provider that rotates has spent the one we presented, so
+ * this one is the grant and must be kept, though nothing else in the answer is used.
+ */
+export function issuedRefreshToken(body: string): string | null {
+  if (!body.includes('refresh_token')) return null;
+  try {
+    const json = JSON.parse(body) as unknown;
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
+    const token = (json as Record<string, unknown>)['refresh_token'];
+    return typeof token === 'string' && token.length > 0 && token.length <= 16_384 ? token : null;
+  } catch {
+    return null;
+  }
+}
