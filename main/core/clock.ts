@@ -15,5 +15,17 @@ export function systemMs(): number {
   return Date.now();
 }
 
+let isoMs = -1;
+let iso = '';
+/** systemNow().toISOString(), formatted once per millisecond (the token route stamps every request). */
+export function systemIso(): string {
+  const ms = Date.now();
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
 /** The global fetch (Node's undici), looked up at call time. */
 export const systemFetch: typeof fetch = (input, init) => globalThis.fetch(input, init);

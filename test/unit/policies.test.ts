@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AuditLog } from '../../main/core/audit/audit-log.ts';
 import { rateLimiter } from '../../main/core/endpoint/rate-limiter.ts';
+import { requestUrl } from '../../main/core/endpoint/guards.ts';
 import { parseRetryAfter } from '../../main/core/oauth/provider-error.ts';
 import { assertSafeUrl } from '../../main/core/oauth/url-policy.ts';
 import { socketPathFor } from '../../main/core/daemon/broker-runtime.ts';
@@ -161,5 +162,35 @@ describe('audit log', () => {
     const reopened = new AuditLog({ home, maxEntries: 10 });
     await reopened.record({ at: new Date().toISOString(), account: 'after-crash', client: 'owner', route: 'token' });
     assert.equal((await reopened.recent(1))[0]!.account, 'after-crash', 'the torn line does not swallow the next entry');
+  });
+
+  test('each line is exactly the JSON of its entry, whether built directly (plain ids) or escaped; note() writes like record()', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'tt-audit-'));
+    const audit = new AuditLog({ home });
+    const entries = [
+      { at: '2030-01-01T00:00:00.000Z', account: 'work.git-1', client: 'c_abcdefghijkl', route: 'token' },
+      { at: '2030-01-01T00:00:00.000Z', account: 'quote"back\\slash', client: 'new\nline', route: 'täst' },
+    ];
+    const failures: unknown[] = [];
+    audit.note(entries[0]!, (error) => failures.push(error));
+    await audit.record(entries[1]!);
+    await audit.close();
+    const lines = (await readFile(join(home, 'audit.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    assert.deepEqual(lines, entries.map((e) => JSON.stringify(e)));
+    assert.deepEqual(failures, []);
+  });
+});
+
+describe('request URLs', () => {
+  test('a plain path is taken as it is; dots, escapes, empty segments and queries are normalised by URL as before', () => {
+    const plain = requestUrl('/v1/accounts/work.git-1/token');
+    assert.equal(plain.pathname, '/v1/accounts/work.git-1/token');
+    assert.equal([...plain.searchParams].length, 0);
+    for (const raw of ['/v1/accounts/../accounts/x/token', '/v1/./accounts', '/v1/accounts/%61/token', '//v1', '/v1/accounts/x/token?min_ttl=5', '/', '/v1/accounts/x/token#frag', undefined]) {
+      const expected = new URL(raw ?? '/', 'http://127.0.0.1');
+      const got = requestUrl(raw);
+      assert.equal(got.pathname, expected.pathname, String(raw));
+      assert.equal(got.searchParams.toString(), expected.searchParams.toString(), String(raw));
+    }
   });
 });

@@ -235,6 +235,20 @@ export class Broker {
    * A valid access token, good for at least `minTtl` seconds (capped at half the token's
    * lifetime), refreshing first if needed. `scopes` the grant lacks mean a new sign-in.
    */
+  /**
+   * getToken's answer when it needs no wait: the account's token is held in memory and valid
+   * for the min TTL. Otherwise null: ask getToken, which decides everything else (refresh,
+   * errors). The token route's hot path: no promise, no await.
+   */
+  tokenNow(id: string, options: { minTtlSeconds?: number } = {}): TokenAnswer | null {
+    const account = this.#accounts.get(id);
+    if (!account || account.state.status === 'reauth_required') return null;
+    const record = this.#vault.peek(id);
+    if (!record?.accessToken) return null;
+    const minTtlMs = effectiveMinTtlMs((options.minTtlSeconds ?? 30) * 1000, lifetimeMs(date(record.accessTokenExpiresAt), date(record.accessTokenIssuedAt)));
+    return this.#validFor(record) >= minTtlMs ? this.#answer(account, record) : null;
+  }
+
   async getToken(id: string, options: { minTtlSeconds?: number; scopes?: string[] } = {}): Promise<TokenAnswer> {
     const account = this.#accounts.require(id);
     if (account.state.status === 'reauth_required') throw this.#reauthError(account);

@@ -56,6 +56,7 @@ export class ClientRegistry {
   #lastUseWrite = 0;
   /** Last uses not yet written (the list shows them at once). */
   readonly #lastUse = new Map<string, string>();
+  readonly #digests = new WeakMap<Stored, Buffer>();
   readonly #listeners = new Set<() => void>();
 
   constructor(options: { home: string; logger: Logger; now?: () => Date }) {
@@ -190,7 +191,7 @@ export class ClientRegistry {
   authenticate(keyDigest: Buffer): ClientView | null {
     let match: Stored | null = null;
     for (const client of this.#clients) {
-      if (client.status === 'approved' && client.keyHash && sameHash(Buffer.from(client.keyHash, 'hex'), keyDigest)) match = client;
+      if (client.status === 'approved' && client.keyHash && sameHash(this.#digestOf(client), keyDigest)) match = client;
     }
     if (!match) return null;
     const usedAt = this.#now().toISOString();
@@ -207,6 +208,16 @@ export class ClientRegistry {
     }
     const { keyHash: _k, ...view } = match;
     return { ...view, lastUsedAt: usedAt };
+  }
+
+  /** A client's key digest as bytes, decoded once per stored client (a change replaces the object). */
+  #digestOf(client: Stored): Buffer {
+    let digest = this.#digests.get(client);
+    if (!digest) {
+      digest = Buffer.from(client.keyHash ?? '', 'hex');
+      this.#digests.set(client, digest);
+    }
+    return digest;
   }
 
   async flush(): Promise<void> {

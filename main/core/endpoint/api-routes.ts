@@ -9,7 +9,8 @@ import type { Logger } from '../log/logger.ts';
 import { readJson } from './request-body.ts';
 import { sendJson, sendJsonText } from './responses.ts';
 import { openEventStream } from './event-stream.ts';
-import { systemNow } from '../clock.ts';
+import { systemIso } from '../clock.ts';
+import type { RequestUrl } from './guards.ts';
 
 /** Who is calling: the owner (the person's own CLI and UI) or an approved local tool. */
 export type Caller = { kind: 'owner' } | { kind: 'client'; client: ClientView };
@@ -33,7 +34,7 @@ export interface RouteContext {
 export interface Request {
   req: IncomingMessage;
   res: ServerResponse;
-  url: URL;
+  url: RequestUrl;
   params: string[];
   caller: Caller;
   route: string;
@@ -61,7 +62,7 @@ function maySee(caller: Caller, accountId: string): boolean {
   return caller.kind === 'owner' || caller.client.accounts === null || caller.client.accounts.includes(accountId);
 }
 
-function minTtl(url: URL): number | undefined {
+function minTtl(url: RequestUrl): number | undefined {
   const raw = url.searchParams.get('min_ttl');
   if (raw === null) return undefined;
   if (!/^\d{1,6}$/.test(raw)) throw new TokentrayError('bad_request', 'min_ttl is a number of seconds (0-999999)');
@@ -106,11 +107,12 @@ export const ROUTES: Route[] = [
       granted(caller, id);
       if (ctx.isLocked()) throw new TokentrayError('locked', 'Tokentray is locked: unlock it to hand out tokens');
       const ttl = minTtl(url);
-      const token = await ctx.broker.getToken(id, ttl === undefined ? {} : { minTtlSeconds: ttl });
+      const options = ttl === undefined ? {} : { minTtlSeconds: ttl };
+      // A token held in memory and valid long enough is answered in this turn (the hot path).
+      const token = ctx.broker.tokenNow(id, options) ?? (await ctx.broker.getToken(id, options));
       // Recorded before the answer leaves, written with the next batch: the tool does not wait
       // for the disk (a write that fails is logged; the token was handed out either way).
-      ctx.audit.record({ at: systemNow().toISOString(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' })
-        .catch((error: unknown) => ctx.logger.error({ err: error }, 'could not write the audit log'));
+      ctx.audit.note({ at: systemIso(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' }, (error) => ctx.logger.error({ err: error }, 'could not write the audit log'));
       const body: Record<string, unknown> = {
         access_token: token.accessToken,
         token_type: token.tokenType,

@@ -6,7 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import { hashKey, sameHash } from '../clients/keys.ts';
-import { bearerKey, checkHost, checkOrigin, checkQuery } from './guards.ts';
+import { bearerKey, checkHost, checkOrigin, checkQuery, requestUrl } from './guards.ts';
 import { ROUTES, type Caller, type RouteContext } from './api-routes.ts';
 import { sendError, sendFailure } from './responses.ts';
 import { handleUi, isUiPath, type UiContext } from './ui-routes.ts';
@@ -71,7 +71,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   async function handle(req: IncomingMessage, res: ServerResponse, port: number | null): Promise<void> {
     checkHost(req, port);
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = requestUrl(req.url);
     checkQuery(url);
     if (options.ui && isUiPath(url.pathname)) {
       await handleUi(options.ui, req, res, url, port);

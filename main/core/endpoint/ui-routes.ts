@@ -8,6 +8,7 @@ import { serveEvents } from './event-stream.ts';
 import { readJson } from './request-body.ts';
 import { sendJson } from './responses.ts';
 import { pageHeaders, type StaticFiles } from './static-files.ts';
+import type { RequestUrl } from './guards.ts';
 
 export interface UiContext {
   sessions: UiSessions;
@@ -51,7 +52,7 @@ function cookie(req: IncomingMessage, name: string): string | null {
 }
 
 /** Web mode: the built renderer at `/`, `/ui/login`, and the cookie-only `/ui/api/*`. */
-export async function handleUi(ctx: UiContext, req: IncomingMessage, res: ServerResponse, url: URL, port: number | null): Promise<void> {
+export async function handleUi(ctx: UiContext, req: IncomingMessage, res: ServerResponse, url: RequestUrl, port: number | null): Promise<void> {
   checkUiOrigin(req);
   const path = url.pathname;
   if (path === '/ui/login') {

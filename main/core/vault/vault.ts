@@ -169,6 +169,11 @@ export class Vault {
   }
 
   /** The account's record, or null. Throws `keychain_unavailable` if only the keychain could tell. */
+  /** The record held in memory, if any, without waiting for anything (see read). */
+  peek(accountId: string): TokenRecord | undefined {
+    return this.#pendingDeletes.has(accountId) ? undefined : this.#memory.get(accountId);
+  }
+
   read(accountId: string): Promise<TokenRecord | null> {
     // Tokens held in memory never wait for the keychain (REQUIREMENTS 21): not even behind a
     // write of the same account that the keychain is slow to answer. Memory is set before every
