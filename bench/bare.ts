@@ -6,6 +6,7 @@ import { join } from 'node:path';
 export interface Bare {
   url: string;
   socketPath?: string;
+  pid: number;
   stop(): void;
 }
 
@@ -22,5 +23,5 @@ export async function startBare(body: string, headers: Record<string, string>, o
     child.stdout!.once('data', (d: Buffer) => resolve(String(d).trim().split(' ')[1] ?? ''));
     child.once('exit', (code) => reject(new Error(`the bare server exited with ${code}`)));
   });
-  return { url: socketPath ? 'http://localhost' : `http://127.0.0.1:${port}`, ...(socketPath ? { socketPath } : {}), stop: () => child.kill('SIGTERM') };
+  return { pid: child.pid!, url: socketPath ? 'http://localhost' : `http://127.0.0.1:${port}`, ...(socketPath ? { socketPath } : {}), stop: () => child.kill('SIGTERM') };
 }

@@ -8,6 +8,7 @@ import { load, type Load } from './load.ts';
 import { startDaemon, tokentray, type Daemon } from '../test/fixtures/daemon.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { spread, type Spread } from './stats.ts';
+import { procStat } from './proc-stat.ts';
 
 export interface HotPathResult {
   transport: 'tcp' | 'unix';
@@ -19,6 +20,9 @@ export interface HotPathResult {
   ratio: Spread;
   p99Ratio: Spread;
   errors: number;
+  /** The server process's CPU time (user + system) per request answered, µs: steadier than requests/s where the load generator shares the cores. */
+  cpuUs: Spread;
+  bareCpuUs: Spread;
 }
 
 export async function measureHotPath(options: { seconds: number; rounds: number; connections: number }): Promise<HotPathResult[]> {
@@ -45,11 +49,16 @@ export async function measureHotPath(options: { seconds: number; rounds: number;
       if (transport === 'unix' && !daemon.socket) continue;
       const broker: Load[] = [];
       const bare: Load[] = [];
+      const cpu = { broker: [] as number[], bare: [] as number[] };
       for (let round = 0; round < options.rounds; round++) {
         // Alternate which goes first, so drift on this machine hits both alike.
         const order = round % 2 === 0 ? (['bare', 'broker'] as const) : (['broker', 'bare'] as const);
         for (const who of order) {
+          const pid = who === 'broker' ? daemon.pid : targets[transport].bare.pid;
+          const before = procStat(pid).cpuTicks;
           const measured = await load(targets[transport][who], path, daemon.key, options.seconds, options.connections);
+          // ticks are 1/100 s: 10,000 µs each
+          cpu[who].push(((procStat(pid).cpuTicks - before) * 10_000) / Math.max(1, measured.total));
           (who === 'broker' ? broker : bare).push(measured);
         }
       }
@@ -62,6 +71,8 @@ export async function measureHotPath(options: { seconds: number; rounds: number;
         ratio: spread(broker.map((l, i) => l.rps / bare[i]!.rps)),
         p99Ratio: spread(broker.map((l, i) => l.p99 / Math.max(1, bare[i]!.p99))),
         errors: broker.reduce((n, l) => n + l.errors, 0),
+        cpuUs: spread(cpu.broker),
+        bareCpuUs: spread(cpu.bare),
       });
     }
     return results;

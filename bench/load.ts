@@ -5,6 +5,8 @@ export interface Load {
   /** Milliseconds. */
   p99: number;
   errors: number;
+  /** Requests answered in all. */
+  total: number;
 }
 
 /** autocannon against one target for `seconds`, with a bearer key; errors count non-2xx and timeouts. */
@@ -14,7 +16,7 @@ export function load(target: { url: string; socketPath?: string }, path: string,
       { url: `${target.url}${path}`, ...(target.socketPath ? { socketPath: target.socketPath } : {}), connections, duration: seconds, headers: { authorization: `Bearer ${key}` } },
       (error, result) => {
         if (error) reject(error);
-        else resolve({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts });
+        else resolve({ rps: result.requests.average, p99: result.latency.p99, errors: result.errors + result.non2xx + result.timeouts, total: result.requests.total });
       },
     );
   });

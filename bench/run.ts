@@ -31,6 +31,7 @@ for (const r of hot) {
   const rpsGoal = short ? 0.2 : 0.8;
   row(`hot path, ${label}: requests/s vs bare node:http`, `${fmt(r.ratio)} × (${Math.round(r.rps.median)} vs ${Math.round(r.bareRps.median)} req/s)`, `≥ ${rpsGoal} ×`, r.ratio.median >= rpsGoal && r.errors === 0);
   const p99Goal = short ? 10 : 2;
+  row(`hot path, ${label}: server CPU per request (user + system)`, `${fmt(r.cpuUs, 1)} µs vs ${fmt(r.bareCpuUs, 1)} µs = ${(r.cpuUs.median / r.bareCpuUs.median).toFixed(2)} ×`, '(no goal: reported)', true);
   row(`hot path, ${label}: p99 vs bare`, `${fmt(r.p99Ratio)} × (${r.p99.median} vs ${r.bareP99.median} ms)`, `≤ ${p99Goal} ×`, r.p99Ratio.median <= p99Goal);
 }
 

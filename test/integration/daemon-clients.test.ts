@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,6 +67,35 @@ describe('local tools: keys a person approves', () => {
     assert.equal((await tokentray(daemon.env, ['clients', 'revoke', id])).code, 0);
     const revoked = await curl(['-H', `Authorization: Bearer ${key}`, `${daemon.url}/v1/accounts/alpha/token`]);
     assert.equal(revoked.status, 401);
+  });
+
+  test('on one keep-alive connection: each request is checked with the key it carries; a revoked key fails at once', async () => {
+    const asking = curl(['-X', 'POST', '-H', 'Content-Type: application/json', '--data', '{"name":"long-lived tool"}', `${daemon.url}/v1/clients`]);
+    const id = await pendingId('long-lived tool');
+    assert.equal((await tokentray(daemon.env, ['clients', 'approve', id, '--account', 'alpha'])).code, 0);
+    const { key } = (await asking).json as { key: string };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string, bearer: string) => new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+      const req = request(`${daemon.url}${path}`, { agent, headers: { authorization: `Bearer ${bearer}` } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode!, reused: req.reusedSocket }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    try {
+      assert.equal((await get('/v1/accounts/alpha/token', key)).status, 200);
+      const again = await get('/v1/accounts/alpha/token', key);
+      assert.deepEqual(again, { status: 200, reused: true });
+      assert.equal((await get('/v1/accounts/beta/token', key)).status, 403, 'still limited to alpha');
+      assert.equal((await get('/v1/accounts/beta/token', daemon.key)).status, 200, 'the owner key on the same connection is the owner');
+      assert.equal((await get('/v1/accounts/beta/token', key)).status, 403, 'and the client key after it is the client again');
+      assert.equal((await get('/v1/accounts/alpha/token', `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`)).status, 401, 'one character off');
+      assert.equal((await tokentray(daemon.env, ['clients', 'revoke', id])).code, 0);
+      assert.deepEqual(await get('/v1/accounts/alpha/token', key), { status: 401, reused: true }, 'revoked: refused on the connection that used it a moment ago');
+    } finally {
+      agent.destroy();
+    }
   });
 
   test('denied: 403 client_denied; nobody answers: 408 approval_timeout', async () => {

@@ -179,6 +179,33 @@ describe('audit log', () => {
     assert.deepEqual(lines, entries.map((e) => JSON.stringify(e)));
     assert.deepEqual(failures, []);
   });
+
+  test('under a steady stream of requests, writes start at most every 10 ms and carry every entry', async () => {
+    const audit = new AuditLog({ home: await mkdtemp(join(tmpdir(), 'tt-audit-')), maxEntries: 1_000_000 });
+    // Entries of one write are heard in one synchronous loop: count those loops.
+    let writes = 0;
+    let heard = 0;
+    let inWrite = false;
+    audit.onRecord(() => {
+      heard++;
+      if (inWrite) return;
+      writes++;
+      inWrite = true;
+      queueMicrotask(() => (inWrite = false));
+    });
+    const end = performance.now() + 200;
+    let turns = 0;
+    let sent = 0;
+    while (performance.now() < end) {
+      for (let i = 0; i < 5; i++, sent++) audit.note({ at: '2030-01-01T00:00:00.000Z', account: `s${sent}`, client: 'owner', route: 'token' }, (error) => assert.fail(String(error)));
+      turns++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await audit.close();
+    assert.equal(heard, sent, 'every entry written');
+    assert.ok(turns > 100, `${turns} turns`);
+    assert.ok(writes <= 200 / 10 + 3, `${writes} writes for ${sent} entries in ${turns} turns`);
+  });
 });
 
 describe('request URLs', () => {

@@ -15,7 +15,7 @@ import { recordInput } from './record-merge.ts';
 import { RefreshEngine } from './refresh-engine.ts';
 import { StatusBook, type StatusChange } from './status-book.ts';
 import { asTokentrayError, date } from './values.ts';
-import { canRenew, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
+import { cachedTokenAnswer, canRenew, recordTimes, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
 import { revokeWithRetry } from '../oauth/revocation.ts';
 import { watchForSleep } from '../refresh/sleep-watch.ts';
 import { systemNow } from '../clock.ts';
@@ -245,8 +245,10 @@ export class Broker {
     if (!account || account.state.status === 'reauth_required') return null;
     const record = this.#vault.peek(id);
     if (!record?.accessToken) return null;
-    const minTtlMs = effectiveMinTtlMs((options.minTtlSeconds ?? 30) * 1000, lifetimeMs(date(record.accessTokenExpiresAt), date(record.accessTokenIssuedAt)));
-    return this.#validFor(record) >= minTtlMs ? this.#answer(account, record) : null;
+    const times = recordTimes(record);
+    const nowMs = this.#now().getTime();
+    const validFor = times.expiresMs === null ? Number.POSITIVE_INFINITY : times.expiresMs - nowMs;
+    return validFor >= effectiveMinTtlMs((options.minTtlSeconds ?? 30) * 1000, times.lifetimeMs) ? cachedTokenAnswer(account, record, nowMs) : null;
   }
 
   async getToken(id: string, options: { minTtlSeconds?: number; scopes?: string[] } = {}): Promise<TokenAnswer> {

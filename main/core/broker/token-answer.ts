@@ -27,6 +27,44 @@ export function canRenew(account: AccountDefinition, record: TokenRecord | null)
   return account.flow === 'client-credentials' || (account.flow === 'grant' && !!account.grantType);
 }
 
+/** A record's expiry and lifetime in ms, parsed once: records are never changed in place (a new token is a new record). */
+export interface RecordTimes {
+  /** null: no known expiry. */
+  expiresMs: number | null;
+  lifetimeMs: number | null;
+}
+
+const TIMES = new WeakMap<TokenRecord, RecordTimes>();
+
+export function recordTimes(record: TokenRecord): RecordTimes {
+  let times = TIMES.get(record);
+  if (!times) {
+    const expiresMs = record.accessTokenExpiresAt ? Date.parse(record.accessTokenExpiresAt) : null;
+    const issuedMs = record.accessTokenIssuedAt ? Date.parse(record.accessTokenIssuedAt) : null;
+    const lifetime = expiresMs !== null && issuedMs !== null ? expiresMs - issuedMs : null;
+    times = { expiresMs, lifetimeMs: lifetime !== null && lifetime > 0 ? lifetime : null };
+    TIMES.set(record, times);
+  }
+  return times;
+}
+
+const ANSWERS = new WeakMap<TokenRecord, { account: AccountDefinition; answer: TokenAnswer }>();
+
+/**
+ * `tokenAnswer`, built once per record, account definition and second of `expires_in` (the
+ * hot path hands out the same answer thousands of times a second; definitions and records are
+ * replaced, never changed, so their identity says nothing changed). Frozen: it is shared.
+ */
+export function cachedTokenAnswer(account: AccountDefinition, record: TokenRecord, nowMs: number): TokenAnswer {
+  const { expiresMs } = recordTimes(record);
+  const expiresIn = expiresMs === null ? null : Math.max(0, Math.floor((expiresMs - nowMs) / 1000));
+  const hit = ANSWERS.get(record);
+  if (hit && hit.account === account && hit.answer.expiresIn === expiresIn) return hit.answer;
+  const answer = Object.freeze(tokenAnswer(account, record, new Date(nowMs)));
+  ANSWERS.set(record, { account, answer });
+  return answer;
+}
+
 export function tokenAnswer(account: AccountDefinition, record: TokenRecord, now: Date): TokenAnswer {
   const expiresAt = record.accessTokenExpiresAt;
   const answer: TokenAnswer = {

@@ -4,6 +4,7 @@ import { accountDefinitionFrom } from '../accounts/new-account.ts';
 import { TokentrayError } from '../../../shared/errors.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Broker } from '../broker/broker.ts';
+import type { TokenAnswer } from '../broker/token-answer.ts';
 import type { ClientRegistry, ClientView } from '../clients/client-registry.ts';
 import type { Logger } from '../log/logger.ts';
 import { readJson } from './request-body.ts';
@@ -69,6 +70,28 @@ function minTtl(url: RequestUrl): number | undefined {
   return Number(raw);
 }
 
+const NO_CACHE = { pragma: 'no-cache' };
+const BODIES = new WeakMap<TokenAnswer, string>();
+
+/** The token route's JSON, serialised once per answer (the broker reuses an answer within its second). */
+function tokenBody(token: TokenAnswer): string {
+  let text = BODIES.get(token);
+  if (text === undefined) {
+    const body: Record<string, unknown> = {
+      access_token: token.accessToken,
+      token_type: token.tokenType,
+      expires_at: token.expiresAt,
+      expires_in: token.expiresIn,
+      scope: token.scope,
+      account: token.account,
+    };
+    if (token.appsecretProof) body['appsecret_proof'] = token.appsecretProof;
+    text = JSON.stringify(body);
+    BODIES.set(token, text);
+  }
+  return text;
+}
+
 export const ROUTES: Route[] = [
   {
     method: 'GET', pattern: /^\/v1\/health$/, access: 'public', name: 'health',
@@ -102,27 +125,23 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET', pattern: new RegExp(`^/v1/accounts/${ID}/token$`), access: 'any', name: 'token',
-    handle: async (ctx, { res, params, caller, url }) => {
+    handle: (ctx, { res, params, caller, url }) => {
       const id = params[0]!;
       granted(caller, id);
       if (ctx.isLocked()) throw new TokentrayError('locked', 'Tokentray is locked: unlock it to hand out tokens');
       const ttl = minTtl(url);
       const options = ttl === undefined ? {} : { minTtlSeconds: ttl };
-      // A token held in memory and valid long enough is answered in this turn (the hot path).
-      const token = ctx.broker.tokenNow(id, options) ?? (await ctx.broker.getToken(id, options));
-      // Recorded before the answer leaves, written with the next batch: the tool does not wait
-      // for the disk (a write that fails is logged; the token was handed out either way).
-      ctx.audit.note({ at: systemIso(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' }, (error) => ctx.logger.error({ err: error }, 'could not write the audit log'));
-      const body: Record<string, unknown> = {
-        access_token: token.accessToken,
-        token_type: token.tokenType,
-        expires_at: token.expiresAt,
-        expires_in: token.expiresIn,
-        scope: token.scope,
-        account: token.account,
+      const answer = (token: TokenAnswer) => {
+        // Recorded before the answer leaves, written with the next batch: the tool does not wait
+        // for the disk (a write that fails is logged; the token was handed out either way).
+        ctx.audit.note({ at: systemIso(), account: id, client: caller.kind === 'owner' ? 'owner' : caller.client.id, route: 'token' }, (error) => ctx.logger.error({ err: error }, 'could not write the audit log'));
+        sendJsonText(res, 200, tokenBody(token), NO_CACHE);
       };
-      if (token.appsecretProof) body['appsecret_proof'] = token.appsecretProof;
-      sendJson(res, 200, body, { pragma: 'no-cache' });
+      // A token held in memory and valid long enough is answered in this turn, with no promise
+      // (the hot path); anything else waits for getToken (a refresh, an error).
+      const now = ctx.broker.tokenNow(id, options);
+      if (now) answer(now);
+      else return ctx.broker.getToken(id, options).then(answer);
     },
   },
   {
