@@ -189,6 +189,27 @@ describe('vault without a keychain', () => {
     }
   });
 
+  test('no Secret Service: 500 calls at once ping the bus once, not once each; a second later it is asked again', async () => {
+    const { mkdtemp, readFile, writeFile, chmod } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(`${tmpdir()}/tt-dbus-shim-`);
+    // The real dbus-send, behind a shim that counts its starts.
+    await writeFile(`${dir}/dbus-send`, `#!/bin/sh\necho >> "${dir}/count"\nexec /usr/bin/dbus-send "$@"\n`);
+    await chmod(`${dir}/dbus-send`, 0o755);
+    const out = await runNode(`
+      import { KeychainStore } from './main/core/vault/keychain-store.ts';
+      const store = new KeychainStore({ service: 'tokentray-nobus-many' });
+      const calls = () => Promise.all(Array.from({ length: 500 }, (_, i) => store.set('acct-' + i, 'x').then(() => 'ok', (e) => e.code)));
+      const first = await calls();
+      await new Promise((r) => setTimeout(r, 1200));
+      const later = await calls();
+      console.log(JSON.stringify({ codes: [...new Set([...first, ...later])] }));`,
+      { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/tokentray-bus', PATH: `${dir}:${process.env['PATH'] ?? ''}` });
+    assert.deepEqual((JSON.parse(out) as { codes: string[] }).codes, ['keychain_unavailable']);
+    const pings = ((await readFile(`${dir}/count`, 'utf8')).match(/\n/g) ?? []).length;
+    assert.equal(pings, 2, `${pings} dbus-send processes for 1,000 calls`);
+  });
+
   test('a bus that accepts connections and never answers: keychain_unavailable in under 2 s, no hang', async () => {
     const net = await import('node:net');
     const { mkdtemp } = await import('node:fs/promises');

@@ -20,6 +20,9 @@ export const KEYCHAIN_TIMEOUT_MS = 1500;
  */
 export const KEYCHAIN_START_TIMEOUT_MS = 10_000;
 
+/** A failed ping of the Secret Service answers every call for this long before the next ping. */
+const BUS_RECHECK_MS = 1000;
+
 /** Windows Credential Manager keeps at most 2,560 bytes in one credential blob. */
 const WINDOWS_MAX_SECRET_BYTES = 2560;
 
@@ -134,6 +137,10 @@ export class KeychainStore implements SecretStore {
   /** Native calls not yet answered, including those that outlived their deadline. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #busChecked = false;
+  /** The ping in flight: calls that arrive meanwhile wait for it instead of starting their own. */
+  #busCheck: Promise<void> | null = null;
+  /** The last failed ping, reused by every call for BUS_RECHECK_MS (no process per call). */
+  #busFailure: { error: unknown; until: number } | null = null;
 
   constructor(options: KeychainStoreOptions) {
     this.#service = options.service;
@@ -372,8 +379,23 @@ export class KeychainStore implements SecretStore {
     if (!process.env['DBUS_SESSION_BUS_ADDRESS']) {
       throw new TokentrayError('keychain_unavailable', 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service', { retryable: true });
     }
-    await pingSecretService(this.#timeoutMs);
-    this.#busChecked = true;
+    // Without a Secret Service every call would spawn a dbus-send of its own: with 1,500
+    // accounts in memory-only mode that was half the broker's CPU. One ping answers the calls
+    // that wait for it, and a failure answers those of the next second.
+    if (this.#busFailure && performance.now() < this.#busFailure.until) throw this.#busFailure.error;
+    this.#busCheck ??= pingSecretService(this.#timeoutMs).then(
+      () => {
+        this.#busChecked = true;
+        this.#busFailure = null;
+      },
+      (error: unknown) => {
+        this.#busFailure = { error, until: performance.now() + BUS_RECHECK_MS };
+        throw error;
+      },
+    ).finally(() => {
+      this.#busCheck = null;
+    });
+    await this.#busCheck;
   }
 }
 
