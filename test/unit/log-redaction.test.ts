@@ -93,4 +93,29 @@ describe('the set of known secrets stays bounded', () => {
     redactor.forgetOwner('work');
     assert.equal(redactor.size, 1);
   });
+
+  test('10,000 accounts (30,000 secrets): each found wherever it sits, longest first, at a cost per line that does not grow with them', async () => {
+    const { Redactor, REDACTED } = await import('../../main/core/log/redactor.ts');
+    const redactor = new Redactor();
+    // All alike at the start, as tokens are (`eyJhbGciOi…`); apart at the end.
+    const value = (i: number, kind: string) => `plain-value-${kind}-${String(i).padStart(5, '0')}`;
+    for (let i = 0; i < 10_000; i++) redactor.setOwnedSecrets(`acct-${i}`, [value(i, 'rt'), value(i, 'at'), 'shared-client-secret-of-all']);
+    redactor.addSecret('plain-value-x'); // starts like 20,000 others
+    const line = `refresh of acct-4242 with ${value(4242, 'rt')}; secret shared-client-secret-of-all; short plain-value-x and ${value(9999, 'at')}.`;
+    assert.equal(redactor.redactString(line), `refresh of acct-4242 with ${REDACTED}; secret ${REDACTED}; short ${REDACTED} and ${REDACTED}.`);
+    assert.equal(redactor.redactString(`at the very end:${value(0, 'at')}`), `at the very end:${REDACTED}`);
+    // Rotation and removal keep the index right: the old generation is still scrubbed, the one
+    // before it and a removed account's no longer are (no token shape here to catch them).
+    redactor.setOwnedSecrets('acct-7', [value(70_000, 'rt'), value(70_000, 'at')]);
+    redactor.setOwnedSecrets('acct-7', [value(70_001, 'rt'), value(70_001, 'at')]);
+    assert.equal(redactor.redactString(value(70_000, 'rt')), REDACTED, 'the previous generation');
+    assert.equal(redactor.redactString(value(7, 'rt')), value(7, 'rt'), 'two generations back');
+    redactor.forgetOwner('acct-8');
+    assert.equal(redactor.redactString(value(8, 'at')), value(8, 'at'));
+    assert.equal(redactor.redactString('shared-client-secret-of-all'), REDACTED, 'still held by the other accounts');
+    const started = performance.now();
+    for (let i = 0; i < 2_000; i++) redactor.redactString(`${line} ${'ordinary words '.repeat(20)}${i}`);
+    const ms = performance.now() - started;
+    assert.ok(ms < 1_000, `2,000 lines in ${ms.toFixed(0)} ms`);
+  });
 });
