@@ -26,6 +26,7 @@ import { BrokerApiService } from '../ui/broker-api-service.ts';
 import { SettingsStore } from '../ui/settings-store.ts';
 import { UiSessions } from '../ui/ui-sessions.ts';
 import { builtUiDir } from './ui-dir.ts';
+import { MemoryTrim } from './memory-trim.ts';
 
 export interface RuntimeOptions {
   home: string;
@@ -107,6 +108,10 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     const broker = new Broker({ accounts, vault, logger: childLogger(logger, 'broker'), browser: options.browser, watchSleep: options.watchSleep ?? true });
     // Checked in the background: the endpoint answers at once, however many accounts there are.
     const checked = broker.start();
+    // Once quiet after work (this check, refreshes, requests), memory goes back to the system.
+    const trim = new MemoryTrim({ logger: childLogger(logger, 'memory') });
+    const stopTouching = broker.onStatus(() => trim.touch());
+    void checked.then(() => trim.touch());
     const ownerKey = newKey('tto_');
     options.redactor.addSecret(ownerKey);
     const lockSwitch = new LockSwitch();
@@ -134,6 +139,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       ownerKey,
       port: options.port ?? 0,
       socketPath: socketPathFor(home),
+      onRequest: () => trim.touch(),
     });
     url = api.url;
     await writeEndpointFile(home, { url: api.url, socket: api.socketPath, pid: process.pid, version: options.version, key: ownerKey });
@@ -151,6 +157,8 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
       stop: () => {
         stopping ??= (async () => {
           await removeEndpointFile(home);
+          stopTouching();
+          trim.stop();
           await api.close();
           broker.stop();
           await checked;

@@ -18,6 +18,8 @@ export interface ApiServerOptions extends RouteContext {
   socketPath: string | null;
   /** Web mode: the window at `/` and `/ui/*`; without it those paths are 404. */
   ui?: UiContext;
+  /** Called on every request, before anything else: keep it to a field write (MemoryTrim.touch). */
+  onRequest?: () => void;
 }
 
 export interface ApiServer {
@@ -64,7 +66,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   // Until the TCP port is known no Host can match it, so nothing gets through the Host check.
   let tcpPort = -1;
+  const onRequest = options.onRequest ?? (() => undefined);
   const handler = (portOf: () => number | null) => (req: IncomingMessage, res: ServerResponse) => {
+    onRequest();
     const fail = (error: unknown) => {
       if (!(error instanceof TokentrayError)) options.logger.error({ err: error, url: req.url }, 'request failed');
       sendFailure(res, error);
