@@ -7,7 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { measureHotPath } from './hot-path.ts';
 import { profileHotPath } from './profile.ts';
-import { measureScale } from './scale.ts';
+import { measureScale, type KeyringMode } from './scale.ts';
 import { fmt } from './stats.ts';
 import { measureTokenLatency } from './token-latency.ts';
 
@@ -40,13 +40,16 @@ const cliGoal = short ? 3 : 1.3;
 if (cli) row('CLI: tokentray token vs node -e 0 (median wall time)', `${cli.ratio.toFixed(2)} × (${cli.tokenMs.toFixed(1)} vs ${cli.baselineMs.toFixed(1)} ms)`, `≤ ${cliGoal} ×`, cli.ratio <= cliGoal);
 
 // `--accounts=N` (e.g. 10000) measures scale at N accounts; the goals scale from 1,000 linearly.
-// `--keyring=session`: the records in gnome-keyring's in-memory collection (see bench/scale.ts).
-const sessionKeyring = process.argv.includes('--keyring=session');
+// `--keyring=session`: the records in gnome-keyring's in-memory collection; `--keyring=none`:
+// no Secret Service, memory-only mode (see bench/scale.ts).
+const keyringArg = process.argv.find((a) => a.startsWith('--keyring='))?.slice(10) ?? 'file';
+if (!['file', 'session', 'none'].includes(keyringArg)) throw new Error(`--keyring=${keyringArg}: expected file, session or none`);
+const keyring = keyringArg as KeyringMode;
 const accounts = Number(process.argv.find((a) => a.startsWith('--accounts='))?.slice(11) ?? (short ? 100 : 1000));
-const scale = only && only !== 'scale' ? null : await measureScale(short ? { accounts, idleSeconds: 5, loadSeconds: 2 } : { accounts, idleSeconds: 60, loadSeconds: 5, ...(accounts <= 1000 ? { spreadTtlSeconds: 400 } : {}), sessionKeyring });
+const scale = only && only !== 'scale' ? null : await measureScale(short ? { accounts, idleSeconds: 5, loadSeconds: 2 } : { accounts, idleSeconds: 60, loadSeconds: 5, ...(accounts <= 1000 ? { spreadTtlSeconds: 400 } : {}), keyring });
 if (scale) {
   const n = scale.accounts;
-  const where = sessionKeyring ? " (gnome-keyring's in-memory collection)" : "";
+  const where = { file: '', session: " (gnome-keyring's in-memory collection)", none: ' (memory-only mode: no keychain)' }[keyring];
   const per1000 = (ms: number) => (ms / n) * 1000;
   const thousands = Math.max(1, n / 1000);
   // 150 MB at 1,000 accounts, and each further account no dearer than the first thousand's allowance.

@@ -28,3 +28,13 @@ test('scale, short (60 accounts): no provider request while idle, all refresh at
   assert.equal(r.fanInFailures, 0);
   assert.ok(r.startMs < 10_000, `start → ready ${r.startMs} ms`);
 });
+
+test('scale, short, memory-only mode (30 accounts, no keychain): the same counts, and a restart lists every account', async () => {
+  const r = await measureScale({ accounts: 30, idleSeconds: 3, loadSeconds: 1, keyring: 'none' });
+  console.log(`# scale 30, memory-only: restart ${(r.startMs / 1000).toFixed(2)} s, idle CPU ${r.idleCpuPercent.toFixed(2)} %, RSS ${r.rssMb.toFixed(0)} MB, refresh all ${(r.refreshAllMs / 1000).toFixed(1)} s`);
+  assert.equal(r.idleProviderRequests, 0, 'no provider request while idle (no keychain write retried in a loop either)');
+  assert.ok(r.idleCpuPercent <= 5, `idle CPU ${r.idleCpuPercent} %`);
+  assert.equal(r.refreshFailures, 0);
+  assert.equal(r.fanInRequests, 1);
+  assert.equal(r.fanInFailures, 0);
+});
