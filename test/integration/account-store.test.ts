@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { initialState, type AccountDefinitionInput } from '../../shared/account.ts';
-import { AccountStore } from '../../main/core/accounts/account-store.ts';
+import { AccountStore, accountsFileText } from '../../main/core/accounts/account-store.ts';
 import { Vault } from '../../main/core/vault/vault.ts';
 import { canary } from '../fixtures/canary.ts';
 import { privateService, realKeychain, secretToolAccounts } from '../fixtures/keychain.ts';
@@ -119,5 +119,22 @@ describe('account store', () => {
     const again = await openStore(home);
     assert.equal(again.store.list().length, 40);
     assert.ok(again.store.list().every((a) => a.state.status === 'valid'));
+  });
+
+  test('the file is exactly JSON.stringify of every definition, in id order, after adds, status changes and removals', async () => {
+    const home = await freshHome();
+    const { store } = await openStore(home);
+    const expected = async () => `${JSON.stringify({ version: 1, accounts: store.list() }, null, 2)}\n`;
+    assert.equal(accountsFileText([]), `${JSON.stringify({ version: 1, accounts: [] }, null, 2)}\n`);
+    await Promise.all(['b', 'a', 'c'].map((id) => store.add(definition(id, { name: `line\nbreak "${id}" \\ 名前`, params: { audience: 'x\ny' } }))));
+    assert.equal(await readFile(join(home, 'accounts.json'), 'utf8'), await expected());
+    assert.deepEqual(store.list().map((a) => a.id), ['a', 'b', 'c']);
+    await store.setState('b', { status: 'valid', lastError: { code: 'provider_unavailable', message: 'multi\nline', at: new Date().toISOString() } });
+    assert.equal(await readFile(join(home, 'accounts.json'), 'utf8'), await expected());
+    assert.equal(store.list()[1]!.state.status, 'valid', 'the listing shows the new definition, not a cached one');
+    await Promise.all([store.remove('a'), store.add(definition('aa')), store.setState('c', { status: 'expired' })]);
+    assert.deepEqual(store.list().map((a) => a.id), ['aa', 'b', 'c']);
+    assert.equal(await readFile(join(home, 'accounts.json'), 'utf8'), await expected());
+    assert.deepEqual((await openStore(home)).store.list(), store.list());
   });
 });
