@@ -155,6 +155,10 @@ describe('provider failures', () => {
     h.broker.onStatus((c) => seenPersisted.push(c.account.persisted));
     await h.broker.refresh('acct');
     assert.equal(h.broker.view('acct').persisted, false);
+    const listed = () => (JSON.parse(h.broker.listJson(() => true).toString()) as { accounts: Array<{ persisted: boolean }> }).accounts;
+    assert.equal(listed()[0]!.persisted, false, 'the listing says so too');
+    assert.equal(h.broker.listJson(() => true), h.broker.listJson(() => true), 'nothing changed: the same answer, not built again');
+    assert.equal(h.broker.listJson(() => false).toString(), '{"accounts":[]}', 'another filter, another answer');
     assert.equal(await storedRefreshToken(h), rt, 'the keychain still has the old one');
     const inMemory = (await h.vault.read('acct'))?.refreshToken;
     assert.ok(inMemory && inMemory !== rt, 'the new refresh token is kept in memory');
@@ -163,6 +167,7 @@ describe('provider failures', () => {
     faulty.refusing = false;
     await eventually('the write is retried', async () => (await storedRefreshToken(h)) === inMemory, 5_000);
     await eventually('persisted again', () => h.broker.view('acct').persisted, 2_000);
+    assert.equal(listed()[0]!.persisted, true, 'and the listing follows');
     await h.broker.refresh('acct');
     assert.equal(op.counters.reusedRefreshTokens, 0, 'the old refresh token was never used again');
   });

@@ -67,7 +67,7 @@ export class StatusBook {
   }
 
   view(account: AccountDefinition): AccountView {
-    return accountView(account, this.#persisted(account.id));
+    return accountView(account, this.persisted(account.id));
   }
 
   /**
@@ -75,7 +75,7 @@ export class StatusBook {
    * persisted flag: listing a thousand accounts joins strings instead of serialising anew.
    */
   viewJson(account: AccountDefinition): string {
-    const persisted = this.#persisted(account.id);
+    const persisted = this.persisted(account.id);
     const cached = this.#json.get(account);
     if (cached?.persisted === persisted) return cached.json;
     const json = JSON.stringify(accountView(account, persisted));
@@ -83,7 +83,8 @@ export class StatusBook {
     return json;
   }
 
-  #persisted(id: string): boolean {
+  /** Whether the account's record is in the keychain (shown as `persisted`). */
+  persisted(id: string): boolean {
     return this.#vault.isPersisted(id) && this.#vault.lastError?.code !== 'keychain_unavailable';
   }
 
