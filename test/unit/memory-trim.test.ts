@@ -42,6 +42,18 @@ describe('memory trim', () => {
     assert.equal(trims.length, 2, 'stopped: never again');
   });
 
+  test('afterBurst collects at once when the process grew, and counts as the last trim', () => {
+    let rss = 150 * MB;
+    let trims = 0;
+    const trim = new MemoryTrim({ quietMs: 60_000, rss: () => rss, collect: () => { trims++; rss = 90 * MB; } });
+    trim.afterBurst();
+    assert.equal(trims, 1);
+    rss = 100 * MB;
+    trim.afterBurst();
+    assert.equal(trims, 1, 'grew by 10 MB since: nothing to give back');
+    trim.stop();
+  });
+
   test('the compacting collector frees the garbage of a burst', () => {
     const collect = compactingCollector();
     assert.ok(collect, 'available on this runtime');

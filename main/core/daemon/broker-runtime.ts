@@ -111,7 +111,7 @@ export async function startBrokerRuntime(options: RuntimeOptions): Promise<Broke
     // Once quiet after work (this check, refreshes, requests), memory goes back to the system.
     const trim = new MemoryTrim({ logger: childLogger(logger, 'memory') });
     const stopTouching = broker.onStatus(() => trim.touch());
-    void checked.then(() => trim.touch());
+    void checked.then(() => trim.afterBurst());
     const ownerKey = newKey('tto_');
     options.redactor.addSecret(ownerKey);
     const lockSwitch = new LockSwitch();

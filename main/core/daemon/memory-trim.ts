@@ -9,8 +9,8 @@ import type { Logger } from '../log/logger.ts';
  * thousand records, every account refreshing after a sleep, a tool hammering the endpoint) a
  * broker that goes quiet keeps the burst's garbage and its young generation committed for as
  * long as it stays quiet — for a tray app, hours: 1,000 accounts measured 126–155 MB resident
- * for ≈ 21 MB of live heap. One full, compacting collection when the quiet begins gives most
- * of it back.
+ * for ≈ 21 MB of live heap. One full, compacting collection when the quiet begins (or as soon
+ * as a known burst ends: the start-up check) gives most of it back (155 → 98 MB there).
  *
  * Cost while busy: `touch` is one boolean write (it is on the token route); one timer runs per
  * `quietMs` while there is activity, none while idle. The collection runs once per quiet
@@ -41,6 +41,14 @@ export class MemoryTrim {
     else if (!this.#stopped && this.#collect) this.#arm();
   }
 
+  /**
+   * A burst has just ended (the start-up check of every record): give its memory back now,
+   * rather than after the quiet that follows (a person's broker is smaller 30–60 s sooner).
+   */
+  afterBurst(): void {
+    if (!this.#stopped && this.#collect) this.#trim();
+  }
+
   stop(): void {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
@@ -60,12 +68,16 @@ export class MemoryTrim {
       this.#arm();
       return;
     }
+    this.#trim();
+  }
+
+  #trim(): void {
     const before = this.#rss();
     if (before < this.#rssAfterTrim + this.#minGrowthBytes) return;
     const started = performance.now();
     this.#collect!();
     this.#rssAfterTrim = this.#rss();
-    this.#log?.debug({ ms: Math.round(performance.now() - started), rssBeforeMb: Math.round(before / 2 ** 20), rssAfterMb: Math.round(this.#rssAfterTrim / 2 ** 20) }, 'quiet: memory given back');
+    this.#log?.debug({ ms: Math.round(performance.now() - started), rssBeforeMb: Math.round(before / 2 ** 20), rssAfterMb: Math.round(this.#rssAfterTrim / 2 ** 20) }, 'memory given back');
   }
 }
 
