@@ -151,7 +151,8 @@ async function checked(daemon: Daemon): Promise<void> {
 export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number; spreadTtlSeconds?: number; keyring?: KeyringMode }): Promise<ScaleResult> {
   const keyring = options.keyring ?? 'file';
   if (keyring === 'session') await useSessionCollection();
-  const env = keyring === 'none' ? NO_KEYCHAIN_ENV : {};
+  // The product's own log level (the test fixture's is debug): idle CPU is what a person's broker spends.
+  const env = { TOKENTRAY_LOG_LEVEL: 'info', ...(keyring === 'none' ? NO_KEYCHAIN_ENV : {}) };
   const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
   const home = await freshHome();
   const service = privateService('scale');
