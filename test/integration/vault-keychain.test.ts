@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { chunkName } from '../../main/core/vault/record-store.ts';
 import { Vault } from '../../main/core/vault/vault.ts';
@@ -11,6 +11,7 @@ import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import { canary } from '../fixtures/canary.ts';
 import { FaultyStore, LimitedStore, privateService, realKeychain, recordOfSize, secretToolAccounts } from '../fixtures/keychain.ts';
 import { capturingLogger } from '../fixtures/logs.ts';
+import { PrivateKeyring } from '../fixtures/private-keyring.ts';
 
 const WINDOWS_LIMIT = 2560;
 const services: string[] = [];
@@ -91,7 +92,7 @@ describe('vault on the real keychain', () => {
       const onDisk = await vaultOn(store).vault.read('acct');
       assert.deepEqual(onDisk, previous, `k=${k}: previous record must survive`);
       // The retry writes the new record and removes every orphan.
-      assert.deepEqual(await vault.retryPending(), []);
+      assert.equal(await vault.retryPending(), 0);
       const now = await vaultOn(store).vault.read('acct');
       assert.equal(now?.refreshToken, failed.record.refreshToken);
       previous = now!;
@@ -189,25 +190,80 @@ describe('vault without a keychain', () => {
     }
   });
 
-  test('no Secret Service: 500 calls at once ping the bus once, not once each; a second later it is asked again', async () => {
+  test('no Secret Service: 1,000 calls start no process; 500 at once ask the bus once, and a second later once more', async () => {
     const { mkdtemp, readFile, writeFile, chmod } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(`${tmpdir()}/tt-dbus-shim-`);
-    // The real dbus-send, behind a shim that counts its starts.
+    // dbus-send behind a shim that counts its starts: a process per call (or per second) was
+    // most of an idle memory-only broker's CPU.
     await writeFile(`${dir}/dbus-send`, `#!/bin/sh\necho >> "${dir}/count"\nexec /usr/bin/dbus-send "$@"\n`);
     await chmod(`${dir}/dbus-send`, 0o755);
     const out = await runNode(`
-      import { KeychainStore } from './main/core/vault/keychain-store.ts';
+      import net from 'node:net';
+      let connects = 0;
+      const connect = net.Socket.prototype.connect;
+      net.Socket.prototype.connect = function (...args) { connects++; return connect.apply(this, args); };
+      const { KeychainStore } = await import('./main/core/vault/keychain-store.ts');
       const store = new KeychainStore({ service: 'tokentray-nobus-many' });
       const calls = () => Promise.all(Array.from({ length: 500 }, (_, i) => store.set('acct-' + i, 'x').then(() => 'ok', (e) => e.code)));
       const first = await calls();
+      const afterFirst = connects;
       await new Promise((r) => setTimeout(r, 1200));
       const later = await calls();
-      console.log(JSON.stringify({ codes: [...new Set([...first, ...later])] }));`,
+      console.log(JSON.stringify({ codes: [...new Set([...first, ...later])], afterFirst, connects }));`,
       { DBUS_SESSION_BUS_ADDRESS: 'unix:path=/nonexistent/tokentray-bus', PATH: `${dir}:${process.env['PATH'] ?? ''}` });
-    assert.deepEqual((JSON.parse(out) as { codes: string[] }).codes, ['keychain_unavailable']);
-    const pings = ((await readFile(`${dir}/count`, 'utf8')).match(/\n/g) ?? []).length;
-    assert.equal(pings, 2, `${pings} dbus-send processes for 1,000 calls`);
+    const result = JSON.parse(out) as { codes: string[]; afterFirst: number; connects: number };
+    assert.deepEqual(result.codes, ['keychain_unavailable']);
+    assert.equal(result.afterFirst, 1, `${result.afterFirst} connection attempts for 500 calls`);
+    assert.equal(result.connects, 2, `${result.connects} connection attempts for 1,000 calls a second apart`);
+    const started = await readFile(`${dir}/count`, 'utf8').catch(() => '');
+    assert.equal(started, '', 'no dbus-send process was started');
+  });
+
+  test('a live bus with no Secret Service: calls fail at once and ask the bus nothing more until it announces the keyring; then they work', async () => {
+    const keyring = await PrivateKeyring.start({ keyring: false });
+    try {
+      const out = await runNode(`
+        const { KeychainStore } = await import('./main/core/vault/keychain-store.ts');
+        const { SessionBus } = await import('./main/core/vault/session-bus.ts');
+        let calls = 0;
+        const call = SessionBus.prototype.call;
+        SessionBus.prototype.call = function (...args) { calls++; return call.apply(this, args); };
+        const store = new KeychainStore({ service: 'tokentray-late-keyring' });
+        let returned = null;
+        store.onReturn(() => { returned ??= Date.now(); });
+        const codes = new Set();
+        const t0 = Date.now();
+        for (let round = 0; round < 5; round++) {
+          await Promise.all(Array.from({ length: 200 }, () => store.get('acct').then(() => 'ok', (e) => codes.add(e.code))));
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        const busCalls = calls;
+        const watching = store.watchingForReturn;
+        const failedFor = Date.now() - t0;
+        process.stdout.write(JSON.stringify({ phase: 'away', codes: [...codes], busCalls, watching, failedFor }) + '\\n');
+        await new Promise((resolve) => process.stdin.once('data', resolve)); // the test starts the keyring
+        const startedAt = Date.now();
+        while (returned === null && Date.now() - startedAt < 10_000) await new Promise((r) => setTimeout(r, 20));
+        await store.set('acct', 'back');
+        console.log(JSON.stringify({ phase: 'back', announced: returned !== null, value: await store.get('acct'), watching: store.watchingForReturn }));
+        await store.delete('acct');
+        process.exit(0);`,
+        keyring.env, async (line, child) => {
+          if (JSON.parse(line).phase === 'away') {
+            await keyring.startKeyring();
+            child.stdin!.write('go\n');
+          }
+        });
+      const [away, back] = out.split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+      assert.deepEqual(away!['codes'], ['keychain_unavailable']);
+      assert.equal(away!['watching'], true, 'the store knows the bus will announce the Secret Service');
+      // Hello, AddMatch and one Ping: 1,000 calls over 1.5 s asked the bus nothing more.
+      assert.equal(away!['busCalls'], 3, `${String(away!['busCalls'])} bus calls`);
+      assert.deepEqual(back, { phase: 'back', announced: true, value: 'back', watching: false });
+    } finally {
+      await keyring.close();
+    }
   });
 
   test('a bus that accepts connections and never answers: keychain_unavailable in under 2 s, no hang', async () => {
@@ -252,9 +308,12 @@ describe('vault without a keychain', () => {
     assert.equal(vault.isPersisted('acct'), false);
     assert.equal(vault.status().persisted, false);
     assert.equal((await vault.read('acct'))?.refreshToken, input.refreshToken, 'served from memory');
-    assert.deepEqual(await vault.retryPending(), ['acct']);
+    assert.equal(await vault.retryPending(), 1);
+    assert.deepEqual(vault.status().pending, ['acct']);
     down = false;
-    assert.deepEqual(await vault.retryPending(), []);
+    const persistedAgain: string[] = [];
+    assert.equal(await vault.retryPending((id) => persistedAgain.push(id)), 0);
+    assert.deepEqual(persistedAgain, ['acct'], 'the caller hears which account is persisted again');
     assert.equal(vault.status().persisted, true);
     assert.equal((await vaultOn(real).vault.read('acct'))?.refreshToken, input.refreshToken);
     assert.doesNotMatch(log.lines(), /CANARY_/);
@@ -290,12 +349,18 @@ function unavailable() {
   return new TokentrayError('keychain_unavailable', 'no secret service', { retryable: true });
 }
 
-function runNode(script: string, env: Record<string, string>): Promise<string> {
+/** Runs `script` as an ES module in a Node of its own; `onLine` sees each line it prints (and may answer on its stdin). */
+function runNode(script: string, env: Record<string, string | undefined>, onLine?: (line: string, child: ChildProcess) => Promise<void>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd(), env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => { out += c; });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hung: ${out}`)); }, 10_000);
+    let seen = 0;
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+      const lines = out.split('\n');
+      for (; seen < lines.length - 1; seen++) void onLine?.(lines[seen]!, child).catch(reject);
+    });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`hung: ${out}`)); }, 20_000);
     child.on('close', () => { clearTimeout(timer); resolve(out.trim()); });
   });
 }

@@ -46,7 +46,7 @@ export const TRANSITIONS: Readonly<Record<AccountEvent, Transition>> = {
   refused: { from: ['refreshing'], to: 'misconfigured', why: 'the provider refused the client or request (invalid_client, invalid_scope, …)' },
   cannot_renew: { from: LIVE, to: 'reauth_required', why: 'the access token expired and nothing can renew it (no refresh token)' },
   record_damaged: { from: ANY, to: 'reauth_required', why: 'the stored record fails its checksum or no longer parses' },
-  keychain_unreadable: { from: LIVE, to: 'expired', why: 'the keychain does not answer, so no token can be read (retried with backoff; tokens held in memory are still served)' },
+  keychain_unreadable: { from: LIVE, to: 'expired', why: 'the keychain does not answer, so no token can be read (read again when the keychain answers; tokens held in memory are still served)' },
   token_expired: { from: ['retrying'], to: 'expired', why: 'the access token ran out while refreshes keep failing' },
   reconfigured: { from: ['misconfigured'], to: ['valid', 'expired'], why: 'the person fixed the configuration; the next refresh proves it' },
   checked: { from: LIVE, to: ['valid', 'expired'], why: 'start, resume or re-check: the stored tokens say which (a broker that died mid-refresh left refreshing)' },

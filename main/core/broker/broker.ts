@@ -422,7 +422,7 @@ export class Broker {
   #machine(id: string): AccountMachine {
     let machine = this.#machines.get(id);
     if (!machine) {
-      machine = new AccountMachine(id, { accounts: this.#accounts, vault: this.#vault, book: this.#book, logger: this.#log, now: this.#now, onNotPersisted: (a) => this.#engine.retryPersist(a) });
+      machine = new AccountMachine(id, { accounts: this.#accounts, vault: this.#vault, book: this.#book, logger: this.#log, now: this.#now, onNotPersisted: (a) => this.#engine.keychainRetry.notPersisted(a) });
       this.#machines.set(id, machine);
     }
     return machine;

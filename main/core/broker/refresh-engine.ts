@@ -6,10 +6,11 @@ import type { GrantResult } from '../oauth/grant-result.ts';
 import type { OAuthClient } from '../oauth/oauth-client.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { applyExchange } from '../oauth/sign-in.ts';
-import { backoffDelayMs, keychainBackoff, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
+import { backoffDelayMs, nextRefreshAt, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import type { AccountMachine } from './account-machine.ts';
+import { KeychainRetry } from './keychain-retry.ts';
 import { expiries } from './record-merge.ts';
 import type { StatusBook } from './status-book.ts';
 import { canRenew, validForMs } from './token-answer.ts';
@@ -45,9 +46,8 @@ export class RefreshEngine {
   readonly #random: () => number;
   readonly #backoff: BackoffPolicy;
   #stopped = false;
-  readonly #unpersisted = new Set<string>();
-  #persistTimer: NodeJS.Timeout | null = null;
-  #persistAttempt = 0;
+  /** Records the keychain refused to write, and accounts it could not read: one loop for all (REQUIREMENTS 20). */
+  readonly keychainRetry: KeychainRetry;
   /** Counts for measurements: refreshes a consumer waited for, background ones, requests sent. */
   readonly stats = { onDemandRefreshes: 0, backgroundRefreshes: 0, refreshRequests: 0 };
 
@@ -62,11 +62,20 @@ export class RefreshEngine {
     this.#now = options.now;
     this.#random = options.random;
     this.#backoff = options.backoff;
+    this.keychainRetry = new KeychainRetry({
+      vault: this.#vault,
+      logger: this.#log,
+      backoff: this.#backoff,
+      random: this.#random,
+      reread: (id) => this.reevaluate(id),
+      // persisted again: the views say so
+      persisted: (id) => this.#book.emit(id, this.#accounts.get(id)?.state.status ?? 'valid'),
+    });
   }
 
   stop(): void {
     this.#stopped = true;
-    if (this.#persistTimer) clearTimeout(this.#persistTimer);
+    this.keychainRetry.stop();
     for (const machine of this.#machines()) machine.dispose();
   }
 
@@ -213,9 +222,10 @@ export class RefreshEngine {
         return;
       }
       await machine.apply('keychain_unreadable', null, { lastError: this.#book.errorState(failure) });
-      const delay = backoffDelayMs(machine.attempt++, this.#backoff, null, this.#random);
+      // No timer of its own: the keychain's retry loop checks it again once the keychain answers.
       machine.dueAt = null;
-      this.#arm(id, delay);
+      machine.clearTimer();
+      this.keychainRetry.unreadable(id);
       return;
     }
     if (!record?.accessToken) return;
@@ -299,32 +309,5 @@ export class RefreshEngine {
     // Not due yet: this was the expiry watch of a token that is being retried.
     if (status === 'retrying' && record && validForMs(record, this.#now()) <= 0) await machine.apply('token_expired', record);
     this.#arm(id, machine.dueAt - now);
-  }
-
-  // ---- persistence --------------------------------------------------------------------------
-
-  /**
-   * REQUIREMENTS 20: a failed keychain write is retried with a short backoff (at most 4 s); the tokens stay in memory
-   * meanwhile. One retry loop for the whole vault (not one per account): each round writes the
-   * pending records in turn and stops at the first failure, so a keychain that is gone costs one
-   * call per round, not one per account per account.
-   */
-  retryPersist(id: string): void {
-    this.#unpersisted.add(id);
-    if (this.#persistTimer || this.#stopped) return;
-    const delay = backoffDelayMs(this.#persistAttempt++, keychainBackoff(this.#backoff), null, this.#random);
-    this.#persistTimer = setTimeout(() => {
-      void this.#vault.retryPending().then((pending) => {
-        this.#persistTimer = null;
-        const still = new Set(pending);
-        for (const done of [...this.#unpersisted].filter((a) => !still.has(a))) {
-          this.#unpersisted.delete(done);
-          this.#book.emit(done, this.#accounts.get(done)?.state.status ?? 'valid'); // persisted again: the views say so
-        }
-        if (this.#unpersisted.size > 0) this.retryPersist([...this.#unpersisted][0]!);
-        else this.#persistAttempt = 0;
-      });
-    }, delay);
-    this.#persistTimer.unref();
   }
 }

@@ -8,6 +8,8 @@ import type { SecretStore } from './secret-store.ts';
 import type { WorkerFetch } from './keychain-protocol.ts';
 import { MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from '../oauth/bounded-body.ts';
 import { probes } from '../oauth/request-sent.ts';
+import { SecretServiceBus } from './secret-service-bus.ts';
+import { BusError } from './session-bus.ts';
 
 /** Every keychain call answers within this, or the keychain counts as unavailable. */
 export const KEYCHAIN_TIMEOUT_MS = 1500;
@@ -139,8 +141,11 @@ export class KeychainStore implements SecretStore {
   #busChecked = false;
   /** The ping in flight: calls that arrive meanwhile wait for it instead of starting their own. */
   #busCheck: Promise<void> | null = null;
-  /** The last failed ping, reused by every call for BUS_RECHECK_MS (no process per call). */
+  /** The last failed ping, reused by every call for BUS_RECHECK_MS, or until the bus says the Secret Service is back. */
   #busFailure: { error: unknown; until: number } | null = null;
+  /** Our own connection to the session bus (Linux): pings, and word of the Secret Service coming and going. */
+  #secretService: SecretServiceBus | null = null;
+  readonly #returned = new Set<() => void>();
 
   constructor(options: KeychainStoreOptions) {
     this.#service = options.service;
@@ -157,6 +162,17 @@ export class KeychainStore implements SecretStore {
   /** The keychain process's pid while one runs. */
   get workerPid(): number | undefined {
     return this.#worker?.pid;
+  }
+
+  /** See SecretStore.watchingForReturn: the Secret Service is away from a bus we watch. */
+  get watchingForReturn(): boolean {
+    return this.#secretService?.watchingForReturn ?? false;
+  }
+
+  /** See SecretStore.onReturn. */
+  onReturn(listener: () => void): () => void {
+    this.#returned.add(listener);
+    return () => this.#returned.delete(listener);
   }
 
   async get(name: string): Promise<string | null> {
@@ -372,30 +388,59 @@ export class KeychainStore implements SecretStore {
   /**
    * The keyring's constructor connects to D-Bus synchronously: on a bus that accepts the
    * connection and never answers it blocks the keychain process. So on Linux we first ask the
-   * Secret Service for a ping from a child process we can kill, and say why in plain words.
+   * Secret Service for a ping over a connection of our own (asynchronous, under the deadline),
+   * and say why in plain words. Once it answered, calls go straight to the keychain process
+   * until the bus says it left (or our connection ends): then the next call asks again.
    */
   async #checkBus(): Promise<void> {
     if (this.#platform !== 'linux' || this.#busChecked) return;
-    if (!process.env['DBUS_SESSION_BUS_ADDRESS']) {
+    const address = process.env['DBUS_SESSION_BUS_ADDRESS'];
+    if (!address) {
       throw new TokentrayError('keychain_unavailable', 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service', { retryable: true });
     }
-    // Without a Secret Service every call would spawn a dbus-send of its own: with 1,500
-    // accounts in memory-only mode that was half the broker's CPU. One ping answers the calls
-    // that wait for it, and a failure answers those of the next second.
+    // One ping answers the calls that wait for it, and a failure answers those of the next
+    // second — or, when the bus will tell us of the Secret Service's return, those until then.
     if (this.#busFailure && performance.now() < this.#busFailure.until) throw this.#busFailure.error;
-    this.#busCheck ??= pingSecretService(this.#timeoutMs).then(
+    this.#busCheck ??= this.#ping(address).then(
       () => {
         this.#busChecked = true;
         this.#busFailure = null;
       },
       (error: unknown) => {
-        this.#busFailure = { error, until: performance.now() + BUS_RECHECK_MS };
+        this.#busFailure = { error, until: this.watchingForReturn ? Infinity : performance.now() + BUS_RECHECK_MS };
         throw error;
       },
     ).finally(() => {
       this.#busCheck = null;
     });
     await this.#busCheck;
+  }
+
+  async #ping(address: string): Promise<void> {
+    try {
+      await this.#watch(address).ping(this.#timeoutMs);
+    } catch (error) {
+      // An address kind our connection cannot use (not a Unix socket): dbus-send knows them all.
+      if (error instanceof BusError && error.busName === 'unsupported') return pingSecretService(this.#timeoutMs);
+      throw new TokentrayError('keychain_unavailable', `the Secret Service does not answer on the session bus: ${(error as Error).message}`, { cause: error, retryable: true });
+    }
+  }
+
+  #watch(address: string): SecretServiceBus {
+    if (this.#secretService) return this.#secretService;
+    const watch = new SecretServiceBus(address);
+    // Gone (or our connection ended): the next call asks the bus again, and fails fast meanwhile.
+    watch.onLost(() => {
+      this.#busChecked = false;
+      this.#busFailure = null;
+    });
+    watch.onReturn(() => {
+      this.#busChecked = false;
+      this.#busFailure = null;
+      for (const listener of this.#returned) listener();
+    });
+    this.#secretService = watch;
+    return watch;
   }
 }
 

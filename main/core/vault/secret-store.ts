@@ -28,4 +28,12 @@ export interface SecretStore {
    * written. Only a keychain with a process of its own can offer it.
    */
   fetchFor?(journal: { account: string; presented: string; timeoutMs: number }): typeof fetch;
+  /**
+   * True while the keychain is known to be away and its return will be announced through
+   * `onReturn` (the Secret Service left a session bus we watch): whoever waits for it need not
+   * keep asking. Stores that cannot tell omit both.
+   */
+  readonly watchingForReturn?: boolean;
+  /** `listener` runs when the keychain may be back (a Secret Service took its name on the bus). */
+  onReturn?(listener: () => void): () => void;
 }

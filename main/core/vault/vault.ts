@@ -228,25 +228,48 @@ export class Vault {
     });
   }
 
-  /** Retries every write and delete the keychain refused earlier. Resolves with what is still pending. */
-  async retryPending(): Promise<string[]> {
-    // In turn, stopping at the first failure: the keychain that refused one refuses the rest.
-    for (const accountId of [...this.#pendingWrites]) {
-      if (!(await this.#serial(accountId, () => this.#persist(accountId)))) return this.status().pending;
+  /**
+   * Retries every write and delete the keychain refused earlier, in turn, stopping at the
+   * first failure: the keychain that refused one refuses the rest, so a keychain that stays
+   * away costs one call per round however many records wait. `written` hears of each account
+   * whose record is in the keychain again. Resolves with how many records still wait.
+   */
+  async retryPending(written?: (accountId: string) => void): Promise<number> {
+    for (const accountId of this.#pendingWrites) {
+      if (!(await this.#serial(accountId, () => this.#persist(accountId)))) return this.pendingCount;
+      written?.(accountId);
     }
-    for (const accountId of [...this.#pendingDeletes]) {
+    for (const accountId of this.#pendingDeletes) {
       const deleted = await this.#serial(accountId, () => this.#keychain(() => this.#records.delete(accountId)).then(
         () => { this.#pendingDeletes.delete(accountId); return true; },
         () => false,
       ));
       if (!deleted) break;
     }
-    return this.status().pending;
+    return this.pendingCount;
+  }
+
+  /** Records that live in memory only, or deletions not yet confirmed (O(1)). */
+  get pendingCount(): number {
+    return this.#pendingWrites.size + this.#pendingDeletes.size;
+  }
+
+  /** True while the keychain is known to be away and its return will be announced (onKeychainReturn). */
+  get keychainWatched(): boolean {
+    return this.#records.store.watchingForReturn === true;
+  }
+
+  /** `listener` runs when the keychain may be back; a store that cannot tell never calls it. */
+  onKeychainReturn(listener: () => void): () => void {
+    return this.#records.store.onReturn?.(listener) ?? (() => undefined);
   }
 
   async #persist(accountId: string): Promise<boolean> {
     const current = this.#memory.get(accountId);
-    if (!current) return true;
+    if (!current) {
+      this.#pendingWrites.delete(accountId); // nothing left to write
+      return true;
+    }
     const known = this.#storedGen.get(accountId);
     // Unknown again until this write is confirmed: a write that failed half-way leaves it unsure.
     this.#storedGen.delete(accountId);

@@ -1,0 +1,75 @@
+// Waiting for a keychain that is away costs nothing per account (REQUIREMENTS 20–21, issue 11):
+// a broker restarted while the Secret Service is gone holds its accounts without a timer each
+// and without asking the keychain again and again; the bus tells it when the keyring starts,
+// and then every account is read back at once. On a bus and keyring of this file's own.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import type { SecretStore } from '../../main/core/vault/secret-store.ts';
+import { brokerHarness, eventually, sleep } from '../fixtures/broker-harness.ts';
+import { PrivateKeyring } from '../fixtures/private-keyring.ts';
+import { TestProvider } from '../fixtures/provider/test-provider.ts';
+
+const keyring = await PrivateKeyring.start();
+Object.assign(process.env, keyring.env); // every keychain process started here uses this keyring
+const cleanup: Array<() => Promise<unknown>> = [() => keyring.close()];
+after(async () => { for (const step of cleanup.reverse()) await step().catch(() => undefined); });
+
+/** The real store, counting the calls that reach it. */
+function counting(real: SecretStore): SecretStore & { calls: number } {
+  return {
+    calls: 0,
+    label: real.label,
+    persistent: real.persistent,
+    maxSecretBytes: real.maxSecretBytes,
+    get watchingForReturn() { return real.watchingForReturn; },
+    onReturn: (listener) => real.onReturn!(listener),
+    get(name) { this.calls++; return real.get(name); },
+    set(name, value) { this.calls++; return real.set(name, value); },
+    delete(name) { this.calls++; return real.delete(name); },
+  };
+}
+
+function timers(): number {
+  return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+}
+
+test('restarted while the keyring is gone: 100 accounts wait with no timer each and no keychain call, and are all read back within 2 s of the keyring starting', { timeout: 120_000 }, async () => {
+  const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
+  cleanup.push(() => op.close());
+  const first = await brokerHarness(op);
+  const ids = Array.from({ length: 100 }, (_, i) => `svc-${i}`);
+  for (let i = 0; i < ids.length; i += 10) {
+    await Promise.all(ids.slice(i, i + 10).map(async (id) => {
+      await first.broker.addAccount({ id, name: id, flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+      await first.broker.signIn(id);
+    }));
+  }
+  assert.ok(first.broker.list().every((view) => view.status === 'valid' && view.persisted));
+  first.broker.stop();
+  await first.broker.settle();
+  await first.vault.settle();
+  const issued = op.requests('client_credentials');
+
+  await keyring.killKeyring();
+  let store: ReturnType<typeof counting> | null = null;
+  const timersBefore = timers();
+  const second = await brokerHarness(op, { home: first.home, service: first.service, store: (real) => (store = counting(real)) });
+  cleanup.push(() => second.close());
+  const views = second.broker.list();
+  assert.ok(views.every((view) => view.status === 'expired' && view.lastError?.code === 'keychain_unavailable'), 'each account says the keychain is what it needs');
+  assert.ok(timers() - timersBefore < 10, `${timers() - timersBefore} timers for 100 accounts waiting for the keychain`);
+  const callsAtStart = store!.calls;
+  await sleep(5_000);
+  const whileAway = store!.calls - callsAtStart;
+  assert.equal(whileAway, 0, 'no keychain call while the bus says the keyring is away');
+
+  const startedAt = Date.now();
+  await keyring.startKeyring();
+  await eventually('every account read back from the keychain', () => second.broker.list().every((view) => view.status === 'valid' && view.persisted && view.lastError === null), 10_000);
+  const backMs = Date.now() - startedAt;
+  console.log(`# 100 accounts waiting for the keychain: ${whileAway} keychain calls while it was away for 5 s; all valid ${backMs} ms after the keyring started (${store!.calls - callsAtStart} reads)`);
+  assert.ok(backMs <= 2_000 + 1_000, `back after ${backMs} ms (the keyring's own start counts here too)`);
+  assert.equal(op.requests('client_credentials'), issued, 'the stored tokens came back: no new token was needed');
+  const token = await second.broker.getToken('svc-42');
+  assert.ok(token.accessToken);
+});
