@@ -25,3 +25,16 @@ export async function withDeadline<T>(
     clearTimeout(timer);
   }
 }
+
+/**
+ * AbortSignal.timeout(ms), but its timer ends with the work: `done()` clears it. A timer left
+ * behind by each request (AbortSignal.timeout cannot be cleared) fires long after the request
+ * ended: after 10,000 refreshes, 10,000 timers went off 20 s later in an idle broker.
+ */
+export function timeoutSignal(ms: number, also?: AbortSignal | null): { signal: AbortSignal; done: () => void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), ms);
+  timer.unref();
+  const signal = also ? AbortSignal.any([also, controller.signal]) : controller.signal;
+  return { signal, done: () => clearTimeout(timer) };
+}

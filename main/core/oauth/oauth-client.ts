@@ -10,6 +10,7 @@ import { boundedResponse, MAX_PROVIDER_BODY_BYTES, rebuiltResponse } from './bou
 import { issuedRefreshToken, withUsableLifetimes } from './token-body.ts';
 import { assertSafeUrl, isLoopbackHost } from './url-policy.ts';
 import { systemFetch } from '../clock.ts';
+import { timeoutSignal } from '../deadline.ts';
 
 export interface OAuthClientOptions {
   account: AccountDefinition;
@@ -180,18 +181,25 @@ export class OAuthClient {
       if (insecure) oidc.allowInsecureRequests(config);
     }
     config[oidc.customFetch] = this.#fetch;
-    config.timeout = Math.ceil(this.#timeoutMs / 1000) + 5; // our own, finer deadline is in #fetch
+    // 0: openid-client adds no deadline of its own. Ours, in #fetch, is finer and its timer ends
+    // with the request; openid-client's AbortSignal.timeout outlived every request by its 25 s.
+    config.timeout = 0;
     return config;
   }
 
   readonly #fetch: oidc.CustomFetch = async (url, options) => {
     const probe = probes.getStore();
-    const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs);
+    const { signal, done } = timeoutSignal(this.#timeoutMs, options.signal);
     if (probe) probe.sent = false;
     const via = probe?.via;
-    let response = await (via ?? this.#send)(url, { ...options, signal } as RequestInit);
-    // Bounded (the keychain process bounds what it sends): a 10 MB answer or a gzip bomb costs at most 1 MB.
-    if (!via) response = await boundedResponse(response, MAX_PROVIDER_BODY_BYTES, signal);
+    let response: Response;
+    try {
+      response = await (via ?? this.#send)(url, { ...options, signal } as RequestInit);
+      // Bounded (the keychain process bounds what it sends): a 10 MB answer or a gzip bomb costs at most 1 MB.
+      if (!via) response = await boundedResponse(response, MAX_PROVIDER_BODY_BYTES, signal);
+    } finally {
+      done(); // the body is read whole: nothing is left for the deadline to stop
+    }
     if (response.status === 200) {
       const body = await response.text();
       if (probe) probe.issuedRefreshToken = issuedRefreshToken(body);

@@ -23,6 +23,7 @@ import type { Journal, JournalEntry } from './refresh-journal.ts';
 import { newProbe, probes } from '../oauth/request-sent.ts';
 import { readBounded } from '../oauth/bounded-body.ts';
 import { systemFetch, systemMs } from '../clock.ts';
+import { timeoutSignal } from '../deadline.ts';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -143,9 +144,15 @@ function runFetch(request: WorkerFetch): Promise<void> {
 }
 
 async function send(request: WorkerFetch, abort: AbortSignal, probe: { sent: boolean }): Promise<WorkerFetchAnswer> {
-  const signal = AbortSignal.any([abort, AbortSignal.timeout(request.timeoutMs)]);
-  const response = await systemFetch(request.url, { method: request.method, headers: request.headers, body: request.body, redirect: 'manual', signal });
-  const body = await readBounded(response, request.maxBytes, signal);
+  const { signal, done } = timeoutSignal(request.timeoutMs, abort);
+  let body: string;
+  let response: Response;
+  try {
+    response = await systemFetch(request.url, { method: request.method, headers: request.headers, body: request.body, redirect: 'manual', signal });
+    body = await readBounded(response, request.maxBytes, signal);
+  } finally {
+    done();
+  }
   if (response.status === 200) {
     // Journal what the provider issued before anyone else sees it (parsing is cheap; a body
     // that is not JSON or has no refresh token rotated nothing we could keep).
