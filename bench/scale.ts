@@ -28,7 +28,12 @@ export interface ScaleResult {
   emptyRssMb: number;
   idleCpuPercent: number;
   idleSeconds: number;
+  /** Before the idle window: the seconds after the last request, and the CPU they took (the tail of the work before). */
+  settleSeconds: number;
+  settleCpuPercent: number;
   idleProviderRequests: number;
+  /** Memory-only mode: idle CPU of the broker restarted on the same accounts (every record lost, each account waiting for the keychain). */
+  restartIdleCpuPercent: number | null;
   listP99Ms: number;
   bareListP99Ms: number;
   refreshAllMs: number;
@@ -142,13 +147,20 @@ async function written(file: string, count: number): Promise<void> {
   }
 }
 
+/** The CPU a process spends over `seconds` of doing nothing asked of it, in % of a core. */
+async function idleCpu(pid: number, seconds: number): Promise<number> {
+  const from = procStat(pid);
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  return (procStat(pid).cpuTicks - from.cpuTicks) / seconds; // ticks/s at 100 Hz = % of a core
+}
+
 /** Waits for the start-up check of every account (each record read, each refresh planned). */
 async function checked(daemon: Daemon): Promise<void> {
   const by = Date.now() + 300_000;
   while (!/every account checked/.test(daemon.output()) && Date.now() < by) await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
-export async function measureScale(options: { accounts: number; idleSeconds: number; loadSeconds: number; spreadTtlSeconds?: number; keyring?: KeyringMode }): Promise<ScaleResult> {
+export async function measureScale(options: { accounts: number; idleSeconds: number; settleSeconds?: number; loadSeconds: number; spreadTtlSeconds?: number; keyring?: KeyringMode }): Promise<ScaleResult> {
   const keyring = options.keyring ?? 'file';
   if (keyring === 'session') await useSessionCollection();
   // The product's own log level (the test fixture's is debug): idle CPU is what a person's broker spends.
@@ -178,6 +190,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     let createMs: number;
     let startMs: number;
     let checkedMs: number;
+    let restartIdleCpuPercent: number | null = null;
     if (keyring === 'none') {
       daemon = await startDaemon({ home, service, env });
       daemons.push(daemon);
@@ -195,6 +208,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       startMs = again.ms;
       await checked(again.daemon);
       checkedMs = performance.now() - restarted;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      restartIdleCpuPercent = await idleCpu(again.daemon.pid, options.idleSeconds);
+      note(`restarted broker idle ${options.idleSeconds} s: ${restartIdleCpuPercent.toFixed(2)} % of a core`);
       await again.daemon.cleanup();
     } else {
       await createThroughCore(home, service, ids, op);
@@ -212,13 +228,14 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const first = await fetch(`${daemon.url}/v1/accounts/${ids[0]}/token`, { headers });
     if (first.status !== 200) throw new Error(`token route answered ${first.status}`);
     note(`started in ${(startMs / 1000).toFixed(2)} s, every account checked after ${(checkedMs / 1000).toFixed(1)} s`);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Idle is a broker at rest: the window starts settleSeconds after the last request, past the
+    // tail of the work before it (its memory trim comes 30–60 s after the last activity); what
+    // that tail cost is reported on its own.
+    const settleCpuPercent = await idleCpu(daemon.pid, options.settleSeconds ?? 1);
+    if (options.settleSeconds) note(`settled for ${options.settleSeconds} s after the last request: ${settleCpuPercent.toFixed(2)} % of a core`);
     const requestsBefore = op.requests('client_credentials');
-    const idleFrom = procStat(daemon.pid);
-    await new Promise((resolve) => setTimeout(resolve, options.idleSeconds * 1000));
-    const idleTo = procStat(daemon.pid);
-    const rssMb = idleTo.rssMb; // before any load: what the accounts cost
-    const idleCpuPercent = (idleTo.cpuTicks - idleFrom.cpuTicks) / options.idleSeconds; // ticks/s at 100 Hz = % of a core
+    const idleCpuPercent = await idleCpu(daemon.pid, options.idleSeconds);
+    const rssMb = procStat(daemon.pid).rssMb; // before any load: what the accounts cost
     const idleProviderRequests = op.requests('client_credentials') - requestsBefore;
     note(`idle ${options.idleSeconds} s: ${idleCpuPercent.toFixed(2)} % of a core, ${idleProviderRequests} provider requests, RSS ${rssMb.toFixed(0)} MB`);
 
@@ -277,7 +294,10 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       emptyRssMb,
       idleCpuPercent,
       idleSeconds: options.idleSeconds,
+      settleSeconds: options.settleSeconds ?? 1,
+      settleCpuPercent,
       idleProviderRequests,
+      restartIdleCpuPercent,
       listP99Ms,
       bareListP99Ms,
       refreshAllMs,
