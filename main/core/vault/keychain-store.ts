@@ -252,7 +252,11 @@ export class KeychainStore implements SecretStore {
       })());
       return await withDeadline(this.#timeoutMs, 'keychain_unavailable', `the ${this.label} did not answer within ${this.#timeoutMs} ms`, (signal) => this.#track(this.#send(request, signal)));
     } catch (error) {
-      throw toKeychainError(error, `${what} of keychain item "${request.name}" failed`, this.label);
+      const failure = toKeychainError(error, `${what} of keychain item "${request.name}" failed`, this.label);
+      // The keyring said it is not there (not our deadline: a slow keyring is not a gone one):
+      // the next call asks the bus first, which fails fast and hears of its return meanwhile.
+      if (failure.code === 'keychain_unavailable' && !(error instanceof TokentrayError)) this.#busChecked = false;
+      throw failure;
     }
   }
 
@@ -390,7 +394,8 @@ export class KeychainStore implements SecretStore {
    * connection and never answers it blocks the keychain process. So on Linux we first ask the
    * Secret Service for a ping over a connection of our own (asynchronous, under the deadline),
    * and say why in plain words. Once it answered, calls go straight to the keychain process
-   * until the bus says it left (or our connection ends): then the next call asks again.
+   * until one fails because the keyring is not there: then the next call asks again. While it
+   * is away, the connection stays open and the bus says when it is back (onReturn).
    */
   async #checkBus(): Promise<void> {
     if (this.#platform !== 'linux' || this.#busChecked) return;
@@ -429,7 +434,7 @@ export class KeychainStore implements SecretStore {
   #watch(address: string): SecretServiceBus {
     if (this.#secretService) return this.#secretService;
     const watch = new SecretServiceBus(address);
-    // Gone (or our connection ended): the next call asks the bus again, and fails fast meanwhile.
+    // Our connection ended while we waited (the bus restarted): the next call asks the bus again.
     watch.onLost(() => {
       this.#busChecked = false;
       this.#busFailure = null;

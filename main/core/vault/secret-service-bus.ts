@@ -12,6 +12,10 @@ const ABSENT = new Set(['org.freedesktop.DBus.Error.ServiceUnknown', 'org.freede
 
 export type BusConnector = (address: string, timeoutMs: number) => Promise<SessionBus>;
 
+/**
+ * The connection is opened for a ping and kept only while the Secret Service is away (to hear
+ * of its return): a broker whose keychain answers holds no bus connection of its own.
+ */
 export class SecretServiceBus {
   readonly #address: string;
   readonly #connect: BusConnector;
@@ -41,7 +45,7 @@ export class SecretServiceBus {
     return () => this.#returned.delete(listener);
   }
 
-  /** `listener` runs when the Secret Service leaves the bus, or our connection to the bus ends. */
+  /** `listener` runs when our connection ends while we wait for the Secret Service (the bus went away). */
   onLost(listener: () => void): () => void {
     this.#lost.add(listener);
     return () => this.#lost.delete(listener);
@@ -59,14 +63,19 @@ export class SecretServiceBus {
       await bus.call({ destination: SECRETS, path: '/org/freedesktop/secrets', interface: 'org.freedesktop.DBus.Peer', member: 'Ping' }, left);
       this.#absent = false;
     } catch (error) {
-      if (error instanceof BusError && error.busName !== null && ABSENT.has(error.busName)) this.#absent = true;
+      this.#absent = error instanceof BusError && error.busName !== null && ABSENT.has(error.busName);
       throw error;
+    } finally {
+      if (!this.#absent) this.close(); // kept only to hear of a return
     }
   }
 
+  /** Ends the connection (without calling onLost: nobody waits on it). */
   close(): void {
-    this.#bus?.close();
+    const bus = this.#bus;
     this.#bus = null;
+    this.#absent = false;
+    bus?.close();
   }
 
   #connected(timeoutMs: number): Promise<SessionBus> {
@@ -76,9 +85,9 @@ export class SecretServiceBus {
       bus.onSignal((message) => {
         if (message.member !== 'NameOwnerChanged' || message.body[0] !== SECRETS) return;
         const owner = message.body[2];
-        if (typeof owner !== 'string') return;
-        this.#absent = owner === '';
-        for (const listener of owner === '' ? this.#lost : this.#returned) listener();
+        if (typeof owner !== 'string' || owner === '' || this.#bus !== bus) return;
+        this.close();
+        for (const listener of this.#returned) listener();
       });
       bus.onClose(() => {
         if (this.#bus !== bus) return;
