@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.ts';
 import type { GrantResult } from '../oauth/grant-result.ts';
 import { ProviderError } from '../oauth/provider-error.ts';
 import { signInFlow, type BrowserOpener, type SignInEvent } from '../oauth/sign-in.ts';
-import { DEFAULT_BACKOFF, effectiveMinTtlMs, lifetimeMs, type BackoffPolicy } from '../refresh/refresh-policy.ts';
+import { DEFAULT_BACKOFF, effectiveMinTtlMs, type BackoffPolicy } from '../refresh/refresh-policy.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
 import type { Vault } from '../vault/vault.ts';
 import { AccountMachine } from './account-machine.ts';
@@ -14,7 +14,7 @@ import { ProviderClients } from './provider-clients.ts';
 import { recordInput } from './record-merge.ts';
 import { RefreshEngine } from './refresh-engine.ts';
 import { StatusBook, type StatusChange } from './status-book.ts';
-import { asTokentrayError, date } from './values.ts';
+import { asTokentrayError } from './values.ts';
 import { cachedTokenAnswer, canRenew, recordTimes, tokenAnswer, validForMs, type TokenAnswer } from './token-answer.ts';
 import { revokeWithRetry } from '../oauth/revocation.ts';
 import { watchForSleep } from '../refresh/sleep-watch.ts';
@@ -281,7 +281,7 @@ export class Broker {
         throw new TokentrayError('reauth_required', `"${id}" was not granted ${missing.join(' ')}; a refresh cannot add scopes: sign in again asking for them`);
       }
     }
-    const minTtlMs = effectiveMinTtlMs((options.minTtlSeconds ?? 30) * 1000, lifetimeMs(date(record?.accessTokenExpiresAt), date(record?.accessTokenIssuedAt)));
+    const minTtlMs = effectiveMinTtlMs((options.minTtlSeconds ?? 30) * 1000, record ? recordTimes(record).lifetimeMs : null);
     if (record && this.#validFor(record) >= minTtlMs) return this.#answer(account, record);
     if (account.state.status === 'misconfigured') {
       if (record && this.#validFor(record) > 0) return this.#answer(account, record);

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { AccountDefinition } from '../../../shared/account.ts';
 import type { TokenRecord } from '../vault/token-record.ts';
+import { lifetimeMs } from '../refresh/refresh-policy.ts';
 
 /** What a local tool receives: never a refresh token. */
 export interface TokenAnswer {
@@ -39,10 +40,9 @@ const TIMES = new WeakMap<TokenRecord, RecordTimes>();
 export function recordTimes(record: TokenRecord): RecordTimes {
   let times = TIMES.get(record);
   if (!times) {
-    const expiresMs = record.accessTokenExpiresAt ? Date.parse(record.accessTokenExpiresAt) : null;
-    const issuedMs = record.accessTokenIssuedAt ? Date.parse(record.accessTokenIssuedAt) : null;
-    const lifetime = expiresMs !== null && issuedMs !== null ? expiresMs - issuedMs : null;
-    times = { expiresMs, lifetimeMs: lifetime !== null && lifetime > 0 ? lifetime : null };
+    const expires = record.accessTokenExpiresAt ? new Date(record.accessTokenExpiresAt) : null;
+    const issued = record.accessTokenIssuedAt ? new Date(record.accessTokenIssuedAt) : null;
+    times = { expiresMs: expires?.getTime() ?? null, lifetimeMs: lifetimeMs(expires, issued) };
     TIMES.set(record, times);
   }
   return times;
