@@ -5,6 +5,8 @@ import { createStore } from 'zustand/vanilla';
 import type { AccountView } from '../../shared/account-view.ts';
 import type { ActivityEntry, BrokerApi, BrokerEvent, ClientInfo, Overview, SignInStep } from '../../shared/broker-api.ts';
 import { TokentrayError } from '../../shared/errors.ts';
+import { slugify } from '../../shared/account-id.ts';
+import type { AddAccountRequest } from '../../shared/api.ts';
 
 /** loading → ready; `signed_out` when the web session ended, `gone` while the broker is away. */
 export type Phase = 'loading' | 'ready' | 'signed_out' | 'gone' | 'error';
@@ -37,6 +39,8 @@ export interface WindowActions {
   /** Runs a call and turns a failure into a notice (and the right phase); resolves with null then. */
   run<T>(action: () => Promise<T>, failure: string): Promise<T | null>;
   signIn(id: string): Promise<void>;
+  /** Adds the account and follows its first sign-in; resolves with the account, or null (a notice says why). */
+  addAccount(request: AddAccountRequest): Promise<AccountView | null>;
   forgetSignIn(id: string): void;
   noteSignInStart(id: string): void;
 }
@@ -159,6 +163,17 @@ export function createWindowStore(api: BrokerApi) {
         get().noteSignInStart(id);
         const started = await get().run(() => api.signIn({ id }), 'Could not start the sign-in');
         if (!started) get().forgetSignIn(id);
+      },
+
+      async addAccount(request) {
+        // Noted before the call: the broker starts the sign-in as it answers, and its first step
+        // (the device code, or a quick failure) can arrive on the event stream before the answer
+        // does. Noted after, "starting" overwrote that step and the wizard waited for ever.
+        const id = request.id ?? slugify(request.name);
+        get().noteSignInStart(id);
+        const created = await get().run(() => api.addAccount(request), 'Could not add the account');
+        if (!created && get().signIns[id]?.event === 'starting') get().forgetSignIn(id);
+        return created;
       },
 
       noteSignInStart(id) {

@@ -4,7 +4,7 @@ import type { AddAccountRequest } from '../../../shared/api.ts';
 import { PRESETS } from '../../../shared/presets.ts';
 import { FLOWS, type Flow } from '../../../shared/status.ts';
 import { SignInProgress } from '../components/SignInProgress.tsx';
-import { useApi, useWindow } from '../context.tsx';
+import { useWindow } from '../context.tsx';
 import { hrefFor } from '../route.ts';
 
 const FLOW_LABELS: Record<Flow, string> = {
@@ -88,9 +88,7 @@ function check(form: Form): { problems: FormProblems; request: AddAccountRequest
 type Key = keyof Form;
 
 export function AddAccountView() {
-  const api = useApi();
-  const run = useWindow((s) => s.run);
-  const noteSignInStart = useWindow((s) => s.noteSignInStart);
+  const addAccount = useWindow((s) => s.addAccount);
   const [form, setForm] = useState<Form>(EMPTY);
   const [touched, setTouched] = useState<Partial<Record<Key, boolean>>>({});
   const [submitted, setSubmitted] = useState(false);
@@ -115,10 +113,8 @@ export function AddAccountView() {
       if (first) document.getElementById(`field-${first}`)?.focus();
       return;
     }
-    const created = await run(() => api.addAccount(request), 'Could not add the account');
-    if (!created) return;
-    noteSignInStart(created.id);
-    setAdding(created.id);
+    const created = await addAccount(request);
+    if (created) setAdding(created.id);
   };
 
   const field = (key: NewAccountField | 'clientSecret' | 'scopes' | 'params' | 'exchangeParams' | 'hosts', label: string, input: ReactNode, hint?: string) => {
