@@ -25,7 +25,7 @@ const row = (figure: string, measured: string, goal: string, met: boolean) => {
 };
 
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7) ?? null;
-const hot = only && only !== 'hot' ? [] : await measureHotPath(short ? { seconds: 2, rounds: 1, connections: 20 } : { seconds: 10, rounds: 3, connections: 50 });
+const hot = only && only !== 'hot' ? [] : await measureHotPath(short ? { seconds: 2, rounds: 1, connections: 20 } : { seconds: 10, rounds: 5, connections: 50 });
 for (const r of hot) {
   const label = r.transport === 'tcp' ? 'loopback HTTP' : 'Unix socket';
   const rpsGoal = short ? 0.2 : 0.8;

@@ -3,9 +3,12 @@
 // and without asking the keychain again and again; the bus tells it when the keyring starts,
 // and then every account is read back at once. On a bus and keyring of this file's own.
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import { brokerHarness, eventually, sleep } from '../fixtures/broker-harness.ts';
+import { FaultyStore } from '../fixtures/keychain.ts';
 import { PrivateKeyring } from '../fixtures/private-keyring.ts';
 import { TestProvider } from '../fixtures/provider/test-provider.ts';
 
@@ -72,4 +75,35 @@ test('restarted while the keyring is gone: 100 accounts wait with no timer each 
   assert.equal(op.requests('client_credentials'), issued, 'the stored tokens came back: no new token was needed');
   const token = await second.broker.getToken('svc-42');
   assert.ok(token.accessToken);
+});
+
+test('a keychain that refuses reads and cannot announce its return: one keychain call per retry round, not one per account, and no status rewritten each round', { timeout: 120_000 }, async () => {
+  const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
+  cleanup.push(() => op.close());
+  const first = await brokerHarness(op);
+  const ids = Array.from({ length: 50 }, (_, i) => `refused-${i}`);
+  for (const id of ids) {
+    await first.broker.addAccount({ id, name: id, flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+    await first.broker.signIn(id);
+  }
+  first.broker.stop();
+  await first.broker.settle();
+  await first.vault.settle();
+
+  let faulty: FaultyStore | null = null;
+  const second = await brokerHarness(op, { home: first.home, service: first.service, store: (real) => { faulty = new FaultyStore(real); faulty.refusingReads = true; return faulty; } });
+  cleanup.push(() => second.close());
+  assert.ok(second.broker.list().every((view) => view.status === 'expired'), 'each account waits for the keychain');
+  await sleep(500); // the start-up check's status writes land
+  const file = join(first.home, 'accounts.json');
+  const writtenAt = (await stat(file)).mtimeMs;
+  const reads = faulty!.reads;
+  await sleep(6_000); // the harness's backoff (250 ms, at most 2 s): several rounds
+  const rounds = faulty!.reads - reads;
+  console.log(`# 50 accounts, reads refused for 6 s: ${rounds} keychain reads`);
+  assert.ok(rounds >= 2 && rounds <= 12, `${rounds} keychain reads in 6 s (one per round, not one per account per round)`);
+  assert.equal((await stat(file)).mtimeMs, writtenAt, 'accounts.json was not rewritten while nothing changed');
+
+  faulty!.refusingReads = false;
+  await eventually('every account read back once reads work again', () => second.broker.list().every((view) => view.status === 'valid'), 10_000);
 });

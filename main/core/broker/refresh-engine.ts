@@ -221,7 +221,12 @@ export class RefreshEngine {
         await machine.apply('record_damaged', null, { lastError: this.#book.errorState(failure), nextRefreshAt: null });
         return;
       }
-      await machine.apply('keychain_unreadable', null, { lastError: this.#book.errorState(failure) });
+      // The same failure again (the keychain retry loop asks one waiting account per round): no
+      // new status to write. Rewriting it each round rewrote accounts.json (7 MB at 10,000
+      // accounts) every few seconds in an idle broker.
+      const lastError = this.#book.errorState(failure);
+      const same = account.state.status === 'expired' && account.state.lastError?.code === lastError?.code && account.state.lastError?.message === lastError?.message;
+      if (!same) await machine.apply('keychain_unreadable', null, { lastError });
       // No timer of its own: the keychain's retry loop checks it again once the keychain answers.
       machine.dueAt = null;
       machine.clearTimer();
