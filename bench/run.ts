@@ -73,7 +73,7 @@ if (scale) {
   row('fan-in: 1,000 concurrent refresh requests on one account', `${scale.fanInRequests} provider request(s), all answered in ${(scale.fanInMs / 1000).toFixed(2)} s, ${scale.fanInFailures} failed`, 'exactly 1 request, 0 failed', scale.fanInRequests === 1 && scale.fanInFailures === 0);
 }
 
-if (!short) {
+if (!short && rows.length > 0) {
   const file = join(process.cwd(), 'docs', 'BENCHMARKS.md');
   const existing = await readFile(file, 'utf8').catch(() => '');
   if (!existing) await writeFile(file, '# Benchmarks\n\nAppended by `npm run bench` (ratios against a baseline measured in the same run; median (min–max) of the rounds).\n');

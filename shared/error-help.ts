@@ -8,6 +8,7 @@ export const ERROR_HELP: Record<ErrorCode, { meaning: string; fix: string }> = {
   keychain_unavailable: { meaning: 'The OS keychain cannot be reached.', fix: 'Unlock or start your keychain (Secret Service, Keychain Access, Credential Manager); until then tokens are kept in memory only.' },
   keychain_error: { meaning: 'The OS keychain refused a read or write.', fix: 'Check that the keychain is unlocked and not full; Tokentray retries the write by itself.' },
   record_corrupt: { meaning: 'The stored tokens of this account are damaged.', fix: 'Sign in again to store a fresh copy (an account with a client secret lost it too: remove it and add it again with the secret).' },
+  record_missing: { meaning: 'No tokens are stored for this account: they were kept in memory only (there was no keychain) when Tokentray stopped, or were removed from the keychain.', fix: 'Sign in again (an account with a client secret lost it too: remove it and add it again with the secret).' },
   record_too_large: { meaning: 'The tokens are larger than the keychain accepts.', fix: 'Ask for fewer scopes, or sign in again.' },
   store_corrupt: { meaning: 'accounts.json could not be read.', fix: 'Tokentray kept a copy of the damaged file next to it; restore it or add the accounts again.' },
   store_io: { meaning: 'A file in the data folder could not be written.', fix: 'Check free disk space and the permissions of the data folder.' },

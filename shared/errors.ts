@@ -7,6 +7,7 @@ export const ERROR_CODES = [
   'keychain_unavailable',
   'keychain_error',
   'record_corrupt',
+  'record_missing',
   'record_too_large',
   // account store and files
   'store_corrupt',

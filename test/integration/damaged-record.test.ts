@@ -1,6 +1,6 @@
-// A keychain record that no longer parses: the account says so (reauth_required with
-// record_corrupt, advice included) instead of staying "valid" while every token request
-// fails with 500 internal; a new sign-in replaces the damaged tokens.
+// A keychain record that no longer parses, or is not there at all: the account says so
+// (reauth_required with record_corrupt or record_missing, advice included) instead of staying
+// "valid" while every token request fails; a new sign-in replaces the damaged tokens.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ERROR_HELP } from '../../shared/error-help.ts';
@@ -42,5 +42,21 @@ describe('a damaged keychain record', () => {
     const login = await tokentrayLines(daemon.env, ['login', 'machine', '--no-browser', '--json'], signInLines);
     assert.equal(login.code, 0, login.stderr);
     assert.equal((await tokentray(daemon.env, ['token', 'machine'])).code, 0, 'signed in again, it serves tokens');
+  });
+
+  test('a record missing from the keychain: reauth_required with record_missing at start, never "valid" with no token behind it', async () => {
+    const added = await tokentray(daemon.env, ['add', 'Gone', '--token-endpoint', op.tokenEndpoint, '--client-id', op.confidentialClient.client_id, '--client-secret-stdin', '--flow', 'client-credentials', '--json'], op.confidentialClient.client_secret);
+    assert.equal(added.code, 0, added.stderr);
+    await daemon.stop();
+    assert.equal(await realKeychain(service).delete('gone'), true, 'the record was there');
+    daemon = await startDaemon({ home: daemon.home, service });
+    const status = JSON.parse((await tokentray(daemon.env, ['status', 'gone', '--json'])).stdout) as { status: string; lastError: { code: string; message: string } | null };
+    assert.equal(status.status, 'reauth_required');
+    assert.equal(status.lastError?.code, 'record_missing');
+    const human = await tokentray(daemon.env, ['status', 'gone']);
+    assert.ok(human.stdout.includes(`what to do:      ${ERROR_HELP.record_missing.fix}`), human.stdout);
+    const token = await curl(['-H', `Authorization: Bearer ${daemon.key}`, `${daemon.url}/v1/accounts/gone/token`]);
+    assert.equal(token.status, 409);
+    assert.equal((await tokentray(daemon.env, ['token', 'gone'])).code, 4);
   });
 });

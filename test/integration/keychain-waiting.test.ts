@@ -107,3 +107,20 @@ test('a keychain that refuses reads and cannot announce its return: one keychain
   faulty!.refusingReads = false;
   await eventually('every account read back once reads work again', () => second.broker.list().every((view) => view.status === 'valid'), 10_000);
 });
+
+test('memory-only, restarted, then the keyring starts: an account whose tokens lived in memory says it needs a sign-in (record_missing), not "expired" for ever', { timeout: 120_000 }, async () => {
+  const op = await TestProvider.start({ clientCredentialsTtl: 3600 });
+  cleanup.push(() => op.close());
+  await keyring.killKeyring();
+  const first = await brokerHarness(op);
+  await first.broker.addAccount({ id: 'in-memory', name: 'In memory', flow: 'client-credentials', provider: { issuer: op.issuer }, clientId: op.confidentialClient.client_id, scopes: ['api:read'] }, { clientSecret: op.confidentialClient.client_secret });
+  await first.broker.signIn('in-memory');
+  assert.equal(first.broker.view('in-memory').persisted, false, 'memory only');
+  const second = await first.restart();
+  cleanup.push(() => second.close());
+  assert.equal(second.broker.view('in-memory').lastError?.code, 'keychain_unavailable', 'while the keychain is away, that is what it needs');
+  await keyring.startKeyring();
+  await eventually('the account says what it needs', () => second.broker.view('in-memory').status === 'reauth_required', 5_000);
+  assert.equal(second.broker.view('in-memory').lastError?.code, 'record_missing');
+  await assert.rejects(second.broker.getToken('in-memory'), { code: 'reauth_required' });
+});

@@ -16,6 +16,7 @@ export type AccountEvent =
   | 'refused'
   | 'cannot_renew'
   | 'record_damaged'
+  | 'record_missing'
   | 'keychain_unreadable'
   | 'token_expired'
   | 'reconfigured'
@@ -46,6 +47,7 @@ export const TRANSITIONS: Readonly<Record<AccountEvent, Transition>> = {
   refused: { from: ['refreshing'], to: 'misconfigured', why: 'the provider refused the client or request (invalid_client, invalid_scope, …)' },
   cannot_renew: { from: LIVE, to: 'reauth_required', why: 'the access token expired and nothing can renew it (no refresh token)' },
   record_damaged: { from: ANY, to: 'reauth_required', why: 'the stored record fails its checksum or no longer parses' },
+  record_missing: { from: LIVE, to: 'reauth_required', why: 'the keychain answers but holds no record for it (its tokens lived in memory only, with no keychain, or were removed)' },
   keychain_unreadable: { from: LIVE, to: 'expired', why: 'the keychain does not answer, so no token can be read (read again when the keychain answers; tokens held in memory are still served)' },
   token_expired: { from: ['retrying'], to: 'expired', why: 'the access token ran out while refreshes keep failing' },
   reconfigured: { from: ['misconfigured'], to: ['valid', 'expired'], why: 'the person fixed the configuration; the next refresh proves it' },

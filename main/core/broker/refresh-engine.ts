@@ -233,7 +233,15 @@ export class RefreshEngine {
       this.keychainRetry.unreadable(id);
       return;
     }
-    if (!record?.accessToken) return;
+    if (!record) {
+      // The keychain answers and holds nothing for an account that had tokens: they lived in
+      // memory only (a broker with no keychain, restarted) or were removed. It needs a sign-in,
+      // not a "valid" or "expired" that no token request can live up to.
+      const missing = new TokentrayError('record_missing', `no tokens are stored for "${id}" (they were kept in memory only, with no keychain, or removed from the keychain): sign in again ("tokentray login ${id}")`);
+      await machine.apply('record_missing', null, { lastError: this.#book.errorState(missing), nextRefreshAt: null });
+      return;
+    }
+    if (!record.accessToken) return;
     const validFor = validForMs(record, this.#now());
     if (!canRenew(account, record)) {
       if (validFor <= 0) await machine.apply('cannot_renew', record, { nextRefreshAt: null });

@@ -24,6 +24,8 @@ export const KEYCHAIN_START_TIMEOUT_MS = 10_000;
 
 /** A failed ping of the Secret Service answers every call for this long before the next ping. */
 const BUS_RECHECK_MS = 1000;
+/** The same while the bus will announce its return: asking again is only a safety net then. */
+const BUS_WATCHED_RECHECK_MS = 30_000;
 
 /** Windows Credential Manager keeps at most 2,560 bytes in one credential blob. */
 const WINDOWS_MAX_SECRET_BYTES = 2560;
@@ -141,7 +143,7 @@ export class KeychainStore implements SecretStore {
   #busChecked = false;
   /** The ping in flight: calls that arrive meanwhile wait for it instead of starting their own. */
   #busCheck: Promise<void> | null = null;
-  /** The last failed ping, reused by every call for BUS_RECHECK_MS, or until the bus says the Secret Service is back. */
+  /** The last failed ping, reused by every call for BUS_RECHECK_MS (BUS_WATCHED_RECHECK_MS, or until the bus says it is back, while we watch for it). */
   #busFailure: { error: unknown; until: number } | null = null;
   /** Our own connection to the session bus (Linux): pings, and word of the Secret Service coming and going. */
   #secretService: SecretServiceBus | null = null;
@@ -404,7 +406,8 @@ export class KeychainStore implements SecretStore {
       throw new TokentrayError('keychain_unavailable', 'no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service', { retryable: true });
     }
     // One ping answers the calls that wait for it, and a failure answers those of the next
-    // second — or, when the bus will tell us of the Secret Service's return, those until then.
+    // second — or, when the bus will tell us of the Secret Service's return, those of the next
+    // 30 s (a safety net; the announcement clears it at once).
     if (this.#busFailure && performance.now() < this.#busFailure.until) throw this.#busFailure.error;
     this.#busCheck ??= this.#ping(address).then(
       () => {
@@ -412,7 +415,7 @@ export class KeychainStore implements SecretStore {
         this.#busFailure = null;
       },
       (error: unknown) => {
-        this.#busFailure = { error, until: this.watchingForReturn ? Infinity : performance.now() + BUS_RECHECK_MS };
+        this.#busFailure = { error, until: performance.now() + (this.watchingForReturn ? BUS_WATCHED_RECHECK_MS : BUS_RECHECK_MS) };
         throw error;
       },
     ).finally(() => {
