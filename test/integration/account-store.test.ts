@@ -29,9 +29,9 @@ function definition(id: string, extra: Partial<AccountDefinitionInput> = {}): Ac
   };
 }
 
-async function openStore(home: string) {
+async function openStore(home: string, stateWriteDelayMs?: number) {
   const log = capturingLogger();
-  const store = new AccountStore({ home, logger: log.logger });
+  const store = new AccountStore({ home, logger: log.logger, ...(stateWriteDelayMs === undefined ? {} : { stateWriteDelayMs }) });
   const loaded = await store.load();
   return { store, loaded, log };
 }
@@ -136,5 +136,57 @@ describe('account store', () => {
     assert.deepEqual(store.list().map((a) => a.id), ['aa', 'b', 'c']);
     assert.equal(await readFile(join(home, 'accounts.json'), 'utf8'), await expected());
     assert.deepEqual((await openStore(home)).store.list(), store.list());
+  });
+  test('routine status changes are applied at once and written once for many: within the delay, with the next change written at once, or by flush', async () => {
+    const home = await freshHome();
+    const { store } = await openStore(home, 300);
+    const ids = Array.from({ length: 200 }, (_, i) => `acct-${String(i).padStart(3, '0')}`);
+    await Promise.all(ids.map((id) => store.add(definition(id))));
+    const file = join(home, 'accounts.json');
+    const onDisk = async () => JSON.parse(await readFile(file, 'utf8')) as { accounts: Array<{ id: string; state: { status: string; lastRefreshAt: string | null } }> };
+    const writtenAt = (await stat(file)).mtimeMs;
+    // 2,000 status changes (ten refreshes of each account): in memory at once, on disk later, in one write.
+    for (let round = 0; round < 10; round++) for (const id of ids) store.noteState(id, { status: round % 2 ? 'refreshing' : 'valid', lastRefreshAt: new Date(round * 1000).toISOString() });
+    assert.equal(store.require('acct-007').state.lastRefreshAt, new Date(9000).toISOString(), 'the listing shows it at once');
+    assert.equal(store.stateWaiting, true);
+    assert.equal((await stat(file)).mtimeMs, writtenAt, 'nothing written yet');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    assert.equal(store.stateWaiting, false);
+    assert.ok((await onDisk()).accounts.every((a) => a.state.status === 'refreshing' && a.state.lastRefreshAt === new Date(9000).toISOString()), 'written within the delay');
+    // With a change that is written at once: both are on disk when it resolves.
+    store.noteState('acct-001', { status: 'expired' });
+    await store.add(definition('zz-new'));
+    assert.equal((await onDisk()).accounts.find((a) => a.id === 'acct-001')?.state.status, 'expired');
+    assert.equal(store.stateWaiting, false);
+    // By flush (a clean stop).
+    store.noteState('acct-002', { status: 'retrying' });
+    await store.flush();
+    assert.equal((await onDisk()).accounts.find((a) => a.id === 'acct-002')?.state.status, 'retrying');
+    assert.equal((await openStore(home)).store.require('acct-002').state.status, 'retrying');
+  });
+
+  test('a write that fails undoes its own change only: a routine status noted meanwhile for another account stays', async () => {
+    const home = await freshHome();
+    const { store } = await openStore(home, 60_000);
+    await store.add(definition('a'));
+    await store.add(definition('b'));
+    // A directory where the file goes: the write's rename fails (for root too).
+    const { mkdir, rename, rm } = await import('node:fs/promises');
+    const file = join(home, 'accounts.json');
+    await rename(file, `${file}.aside`);
+    await mkdir(join(file, 'blocked'), { recursive: true });
+    try {
+      const failing = store.add(definition('c'));
+      store.noteState('a', { status: 'valid' });
+      await assert.rejects(failing, { code: 'store_io' });
+      assert.equal(store.get('c'), undefined, 'the failed add is undone');
+      assert.deepEqual(store.list().map((x) => x.id), ['a', 'b']);
+      assert.equal(store.require('a').state.status, 'valid', 'the status noted for another account stays');
+    } finally {
+      await rm(file, { recursive: true });
+      await rename(`${file}.aside`, file);
+    }
+    await store.flush();
+    assert.equal((await openStore(home)).store.require('a').state.status, 'valid');
   });
 });

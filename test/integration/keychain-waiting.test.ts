@@ -97,11 +97,13 @@ test('a keychain that refuses reads and cannot announce its return: one keychain
   await sleep(500); // the start-up check's status writes land
   const file = join(first.home, 'accounts.json');
   const writtenAt = (await stat(file)).mtimeMs;
+  const since = second.broker.list().map((view) => view.lastError?.at);
   const reads = faulty!.reads;
   await sleep(6_000); // the harness's backoff (250 ms, at most 2 s): several rounds
   const rounds = faulty!.reads - reads;
   console.log(`# 50 accounts, reads refused for 6 s: ${rounds} keychain reads`);
   assert.ok(rounds >= 2 && rounds <= 12, `${rounds} keychain reads in 6 s (one per round, not one per account per round)`);
+  assert.deepEqual(second.broker.list().map((view) => view.lastError?.at), since, 'the same failure again changes no status (its time stays when it began)');
   assert.equal((await stat(file)).mtimeMs, writtenAt, 'accounts.json was not rewritten while nothing changed');
 
   faulty!.refusingReads = false;

@@ -106,8 +106,9 @@ export class Broker {
 
   /**
    * Loads every account's record and schedules its refresh, eight at a time (the keychain
-   * process answers four at once; 64 when there is no keychain). Token requests need not wait for it: they read what they
-   * need themselves, so a broker with thousands of accounts answers at once.
+   * process answers four at once). Token requests need not wait for it: they read what they
+   * need themselves, so a broker with thousands of accounts answers at once. The statuses it
+   * finds are routine changes (written within a minute), so it never waits for the disk.
    */
   async start(): Promise<void> {
     const ids = this.#accounts.list().map((a) => a.id);
@@ -119,10 +120,7 @@ export class Broker {
       }
     };
     const started = performance.now();
-    // With no keychain (memory-only mode) no read waits for it, and each account's new status
-    // is a write of accounts.json: more at once make fewer, larger writes (group commit).
-    const lanes = this.#vault.lastError?.code === 'keychain_unavailable' ? 64 : 8;
-    await Promise.all(Array.from({ length: Math.min(lanes, ids.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(8, ids.length) }, worker));
     this.#log.info({ accounts: ids.length, ms: Math.round(performance.now() - started) }, 'every account checked');
   }
 

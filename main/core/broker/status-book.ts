@@ -36,14 +36,22 @@ export class StatusBook {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Records part of an account's state; with `announce`, a change of status is emitted. */
+  /**
+   * Records part of an account's state; with `announce`, a change of status is emitted. A
+   * change out of a status the start-up check leaves alone (connecting, reauth_required,
+   * misconfigured: a sign-in or a fix ended it) is on disk before it is announced, so a crash
+   * cannot put the account back there. Every other change reaches the disk within a minute
+   * (AccountStore.noteState): after a crash the start-up check works it out again from the
+   * tokens (a lost reauth_required or misconfigured costs one refresh request to find again).
+   */
   async setState(id: string, state: Partial<AccountState>, announce: boolean): Promise<void> {
     const before = this.#accounts.get(id);
     if (!before) return;
     const changed = (Object.keys(state) as (keyof AccountState)[]).some((k) => JSON.stringify(before.state[k]) !== JSON.stringify(state[k]));
     if (!changed) return;
     try {
-      await this.#accounts.setState(id, state);
+      if (leftAloneAtStart(before.state.status)) await this.#accounts.setState(id, state);
+      else this.#accounts.noteState(id, state);
     } catch (error) {
       if (asCode(error) === 'account_not_found') return;
       this.#log.error({ account: id, err: error }, 'could not record the account status');
@@ -92,6 +100,11 @@ export class StatusBook {
     return { code: error.code, message: error.message.slice(0, 2000), at: this.#now().toISOString() };
   }
 
+}
+
+/** Statuses the start-up check does not re-check (refresh-engine.ts reevaluate): only a sign-in or a fix leaves them. */
+function leftAloneAtStart(status: AccountStatus): boolean {
+  return status === 'reauth_required' || status === 'misconfigured' || status === 'connecting';
 }
 
 function asCode(error: unknown): string | undefined {
