@@ -115,7 +115,7 @@ export class RefreshEngine {
       }
       if (account.exchange) result = await applyExchange(client, result);
       // REQUIREMENTS 17: the rotated refresh token is in the vault before the token is served;
-      // one write of accounts.json for the whole outcome (it is fsynced: not four per refresh).
+      // one status change for the whole outcome, not four per refresh.
       const stored = await machine.refreshed(epoch, result, account.scopes, (r) => {
         const due = this.#plan(id, r);
         return { ...expiries(r), lastError: null, lastRefreshAt: this.#now().toISOString(), nextRefreshAt: due?.toISOString() ?? null };
