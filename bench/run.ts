@@ -58,7 +58,12 @@ if (scale) {
   row(`scale, ${n} accounts${where}: every account checked in the background (records read, refreshes planned)`, `${(scale.checkedMs / 1000).toFixed(1)} s`, '(no goal: reported)', true);
   if (scale.settleSeconds > 1) row(`scale, ${n} accounts${where}: CPU in the ${scale.settleSeconds} s after the last request (the tail of the work before: writes, memory trim)`, `${scale.settleCpuPercent.toFixed(2)} % of a core = ${((scale.settleCpuPercent / 100) * scale.settleSeconds * 1000).toFixed(0)} ms`, '(no goal: reported)', true);
   row(`scale, ${n} accounts${where}: idle CPU over ${scale.idleSeconds} s`, `${scale.idleCpuPercent.toFixed(2)} % of a core`, short ? '≤ 5 %' : '≤ 0.5 %', scale.idleCpuPercent <= (short ? 5 : 0.5));
+  if (scale.restartIdleCpuPercent !== null && scale.restartSettleSeconds > 1) row(`scale, ${n} accounts${where}: CPU in the ${scale.restartSettleSeconds} s after a restart (the start-up check's tail: its status changes written within a minute, memory trim)`, `${scale.restartSettleCpuPercent.toFixed(2)} % of a core = ${((scale.restartSettleCpuPercent / 100) * scale.restartSettleSeconds * 1000).toFixed(0)} ms`, '(no goal: reported)', true);
   if (scale.restartIdleCpuPercent !== null) row(`scale, ${n} accounts${where}: idle CPU over ${scale.idleSeconds} s after a restart (every account waiting for the keychain)`, `${scale.restartIdleCpuPercent.toFixed(2)} % of a core`, short ? '≤ 5 %' : '≤ 0.5 %', scale.restartIdleCpuPercent <= (short ? 5 : 0.5));
+  if (scale.restart) {
+    const r = scale.restart;
+    row(`scale, ${n} accounts${where}: what a restart says (every token lived in memory only)`, `${r.statuses}; a token request: ${r.tokenStatus} ${r.tokenCode}`, 'none `valid`; a token request 503 keychain_unavailable, never 500', r.valid === 0 && r.tokenStatus === 503 && r.tokenCode === 'keychain_unavailable');
+  }
   row(`scale, ${n} accounts${where}: provider requests while idle`, String(scale.idleProviderRequests), '0', scale.idleProviderRequests === 0);
   row(`scale, ${n} accounts${where}: RSS (empty broker ${scale.emptyRssMb.toFixed(0)} MB)`, `${scale.rssMb.toFixed(0)} MB`, n <= 1000 ? '≤ 150 MB at 1,000' : `≤ ${rssGoal.toFixed(0)} MB (150 at 1,000, linear)`, scale.rssMb <= rssGoal);
   const listGoal = short ? 100 : 10 * thousands;
@@ -69,6 +74,9 @@ if (scale) {
     const s = scale.spread;
     row(`scale, ${n} accounts${where}: their next refreshes (${s.ttlSeconds} s tokens issued together) spread out`, `${s.refreshes} refreshes over ${s.overSeconds} s, busiest second ${s.busiestSecond} = ${(s.busiestShare * 100).toFixed(1)} %`, `each account once, no second > 5 %`, s.refreshes >= n - 1 && s.refreshes <= n + 1 && s.busiestShare <= 0.05);
   }
+
+  const v = scale.validExpired;
+  row(`scale, ${n} accounts${where}: accounts listed \`valid\` with an expired access token (sampled every second, outside the idle and list-latency windows)`, `${v.validExpired} in ${v.samples} samples${v.examples.length ? ` (${v.examples.slice(0, 3).join('; ')})` : ''}`, '0', v.validExpired === 0);
 
   row('fan-in: 1,000 concurrent refresh requests on one account', `${scale.fanInRequests} provider request(s), all answered in ${(scale.fanInMs / 1000).toFixed(2)} s, ${scale.fanInFailures} failed`, 'exactly 1 request, 0 failed', scale.fanInRequests === 1 && scale.fanInFailures === 0);
 }

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { AccountStore } from '../main/core/accounts/account-store.ts';
+import { AccountStore, STATE_WRITE_DELAY_MS } from '../main/core/accounts/account-store.ts';
 import { Broker } from '../main/core/broker/broker.ts';
 import { createLogger } from '../main/core/log/logger.ts';
 import { Vault } from '../main/core/vault/vault.ts';
@@ -16,6 +16,7 @@ import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { startBare, type Bare } from './bare.ts';
 import { load } from './load.ts';
 import { procStat } from './proc-stat.ts';
+import { watchValidExpired, type ValidExpired, type ValidExpiredWatch } from './valid-expired.ts';
 
 export interface ScaleResult {
   accounts: number;
@@ -34,6 +35,13 @@ export interface ScaleResult {
   idleProviderRequests: number;
   /** Memory-only mode: idle CPU of the broker restarted on the same accounts (every record lost, each account waiting for the keychain). */
   restartIdleCpuPercent: number | null;
+  /** Memory-only mode: the seconds before that idle window (the start-up check's tail), and their CPU. */
+  restartSettleSeconds: number;
+  restartSettleCpuPercent: number;
+  /** Memory-only mode: what the restarted broker's accounts say (status × count), and how it answers a token request. */
+  restart: { statuses: string; valid: number; tokenStatus: number; tokenCode: string } | null;
+  /** Accounts listed `valid` with an expired access token, sampled every second outside the idle and list-latency windows. */
+  validExpired: ValidExpired;
   listP99Ms: number;
   bareListP99Ms: number;
   refreshAllMs: number;
@@ -154,6 +162,21 @@ async function idleCpu(pid: number, seconds: number): Promise<number> {
   return (procStat(pid).cpuTicks - from.cpuTicks) / seconds; // ticks/s at 100 Hz = % of a core
 }
 
+/** What a broker restarted in memory-only mode says: its accounts' statuses, and a token request's answer. */
+async function restartedSays(daemon: Daemon, id: string): Promise<NonNullable<ScaleResult['restart']>> {
+  const headers = { authorization: `Bearer ${daemon.key}` };
+  const listed = (await (await fetch(`${daemon.url}/v1/accounts`, { headers })).json()) as { accounts: Array<{ status: string; lastError: { code: string } | null }> };
+  const counts = Object.entries(Object.groupBy(listed.accounts, (a) => `${a.status}${a.lastError ? ` (${a.lastError.code})` : ''}`));
+  const token = await fetch(`${daemon.url}/v1/accounts/${id}/token`, { headers });
+  const body = (await token.json()) as { error?: { code?: string } };
+  return {
+    statuses: counts.map(([said, list]) => `${list!.length} × ${said}`).join(', '),
+    valid: listed.accounts.filter((a) => a.status === 'valid').length,
+    tokenStatus: token.status,
+    tokenCode: body.error?.code ?? 'a token',
+  };
+}
+
 /** Waits for the start-up check of every account (each record read, each refresh planned). */
 async function checked(daemon: Daemon): Promise<void> {
   const by = Date.now() + 300_000;
@@ -169,6 +192,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
   const home = await freshHome();
   const service = privateService('scale');
   const daemons: Daemon[] = [];
+  const watches: ValidExpiredWatch[] = [];
   let bare: Bare | null = null;
   try {
     const note = (line: string) => console.log(`# scale, ${options.accounts} accounts: ${line}`); // long runs show where they are
@@ -191,6 +215,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     let startMs: number;
     let checkedMs: number;
     let restartIdleCpuPercent: number | null = null;
+    let restartSettleSeconds = 0;
+    let restartSettleCpuPercent = 0;
+    let restart: ScaleResult['restart'] = null;
     if (keyring === 'none') {
       daemon = await startDaemon({ home, service, env });
       daemons.push(daemon);
@@ -208,9 +235,17 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       startMs = again.ms;
       await checked(again.daemon);
       checkedMs = performance.now() - restarted;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Every token lived in memory only: no account may say `valid`, and a token request is
+      // told the keychain is what it waits for (503 + Retry-After), never a 500.
+      restart = await restartedSays(again.daemon, ids[0]!);
+      note(`restarted broker: ${restart.statuses}; a token request answers ${restart.tokenStatus} ${restart.tokenCode}`);
+      // Past the tail of the start-up check: its status changes (every account, valid → expired)
+      // reach accounts.json within STATE_WRITE_DELAY_MS, and the memory trim follows that write
+      // by 30–60 s; the same settle as the first broker's after it.
+      restartSettleSeconds = options.settleSeconds ? STATE_WRITE_DELAY_MS / 1000 + options.settleSeconds : 1;
+      restartSettleCpuPercent = await idleCpu(again.daemon.pid, restartSettleSeconds);
       restartIdleCpuPercent = await idleCpu(again.daemon.pid, options.idleSeconds);
-      note(`restarted broker idle ${options.idleSeconds} s: ${restartIdleCpuPercent.toFixed(2)} % of a core`);
+      note(`restarted broker idle ${options.idleSeconds} s: ${restartIdleCpuPercent.toFixed(2)} % of a core (${restartSettleCpuPercent.toFixed(2)} % in the ${restartSettleSeconds} s before)`);
       await again.daemon.cleanup();
     } else {
       await createThroughCore(home, service, ids, op);
@@ -224,6 +259,9 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       checkedMs = performance.now() - started;
     }
     const headers = { authorization: `Bearer ${daemon.key}` };
+    // Sampled from here to the end, paused while idle CPU or the list's latency is measured.
+    const watch = watchValidExpired(daemon.url, daemon.key, { paused: true });
+    watches.push(watch);
     // Ready means every account answers: one token each (from the keychain, or from memory).
     const first = await fetch(`${daemon.url}/v1/accounts/${ids[0]}/token`, { headers });
     if (first.status !== 200) throw new Error(`token route answered ${first.status}`);
@@ -246,6 +284,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
     const bareListP99Ms = await p99(bareUrl, daemon.key, options.loadSeconds);
     const listP99Ms = await p99(daemon.url, daemon.key, options.loadSeconds);
     note(`GET /v1/accounts p99 ${listP99Ms} ms (bare ${bareListP99Ms} ms, ${listBody.length} bytes)`);
+    watch.resume();
 
     // Every account refreshing at once, as after a long sleep. With spreadTtlSeconds, the tokens
     // it issues live that long, so their next refreshes fall due together (measured below).
@@ -284,6 +323,8 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       spread = { ttlSeconds: options.spreadTtlSeconds, refreshes: times.length, busiestSecond, busiestShare: busiestSecond / options.accounts, overSeconds: seconds.length ? Math.max(...seconds) - Math.min(...seconds) + 1 : 0 };
     }
 
+    const validExpired = await watch.stop();
+    note(`valid with an expired access token: ${validExpired.validExpired} in ${validExpired.samples} samples`);
     return {
       accounts: options.accounts,
       createMs,
@@ -298,6 +339,10 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       settleCpuPercent,
       idleProviderRequests,
       restartIdleCpuPercent,
+      restartSettleSeconds,
+      restartSettleCpuPercent,
+      restart,
+      validExpired,
       listP99Ms,
       bareListP99Ms,
       refreshAllMs,
@@ -309,6 +354,7 @@ export async function measureScale(options: { accounts: number; idleSeconds: num
       spread,
     };
   } finally {
+    for (const w of watches) await w.stop();
     bare?.stop();
     for (const d of daemons) await d.cleanup().catch(() => undefined);
     await op.close();

@@ -19,6 +19,7 @@ import { privateService, realKeychain } from '../test/fixtures/keychain.ts';
 import { keychainWorkerPids } from '../test/fixtures/process-resources.ts';
 import { TestProvider } from '../test/fixtures/provider/test-provider.ts';
 import { procStat } from './proc-stat.ts';
+import { watchValidExpired } from './valid-expired.ts';
 
 const arg = (name: string, fallback: number): number => {
   const at = process.argv.indexOf(`--${name}`);
@@ -70,7 +71,7 @@ const daemon = await startDaemon({ home, service, env: { TOKENTRAY_LOG_LEVEL: 'w
 const headers = { authorization: `Bearer ${daemon.key}` };
 const ids = (await (await fetch(`${daemon.url}/v1/accounts`, { headers })).json() as { accounts: Array<{ id: string }> }).accounts.map((a) => a.id);
 
-const totals = { requests: 0, failures: 0, validExpired: 0, samples: 0 };
+const totals = { requests: 0, failures: 0 };
 const failureExamples: string[] = [];
 let stopping = false;
 
@@ -93,22 +94,6 @@ async function tool(): Promise<void> {
   }
 }
 
-/** Every second: no account may say `valid` with an access token that has expired. */
-async function watcher(): Promise<void> {
-  while (!stopping) {
-    const listed = (await (await fetch(`${daemon.url}/v1/accounts`, { headers })).json()) as { accounts: Array<{ id: string; status: string; accessTokenExpiresAt: string | null }> };
-    const now = Date.now();
-    totals.samples++;
-    for (const account of listed.accounts) {
-      if (account.status === 'valid' && account.accessTokenExpiresAt && Date.parse(account.accessTokenExpiresAt) < now) {
-        totals.validExpired++;
-        if (failureExamples.length < 10) failureExamples.push(`${account.id}: valid, expired at ${account.accessTokenExpiresAt}`);
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
-  }
-}
-
 const refreshes = () => op.requests('client_credentials') + op.requests('refresh_token');
 const memory = () => {
   const worker = keychainWorkerPids(daemon.pid)[0];
@@ -117,7 +102,8 @@ const memory = () => {
 
 console.log(`soak: ${ids.length} accounts (${rotatingCount} rotating), 30 s tokens, ${tools} tools asking continuously, ${minutes} minute(s)`);
 console.log('minute  requests  failures  refreshes  valid+expired  CPU %  broker RSS MB  keychain RSS MB');
-const running = [...Array.from({ length: tools }, () => tool()), watcher()];
+const running = Array.from({ length: tools }, () => tool());
+const watch = watchValidExpired(daemon.url, daemon.key);
 const rssByMinute: number[] = [];
 let last = { requests: 0, failures: 0, refreshes: refreshes(), cpu: procStat(daemon.pid).cpuTicks };
 for (let minute = 1; minute <= minutes; minute++) {
@@ -126,11 +112,13 @@ for (let minute = 1; minute <= minutes; minute++) {
   const now = { requests: totals.requests, failures: totals.failures, refreshes: refreshes(), cpu: m.broker.cpuTicks };
   const cpu = (now.cpu - last.cpu) / (minuteMs / 1000);
   rssByMinute.push(m.broker.rssMb);
-  console.log([String(minute).padStart(6), String(now.requests - last.requests).padStart(9), String(now.failures - last.failures).padStart(9), String(now.refreshes - last.refreshes).padStart(10), String(totals.validExpired).padStart(14), cpu.toFixed(1).padStart(6), m.broker.rssMb.toFixed(0).padStart(14), m.workerRssMb.toFixed(0).padStart(16)].join(' '));
+  console.log([String(minute).padStart(6), String(now.requests - last.requests).padStart(9), String(now.failures - last.failures).padStart(9), String(now.refreshes - last.refreshes).padStart(10), String(watch.totals.validExpired).padStart(14), cpu.toFixed(1).padStart(6), m.broker.rssMb.toFixed(0).padStart(14), m.workerRssMb.toFixed(0).padStart(16)].join(' '));
   last = now;
 }
 stopping = true;
 await Promise.all(running);
+const sampled = await watch.stop();
+failureExamples.push(...sampled.examples.slice(0, 10 - failureExamples.length));
 
 // Growth after the first 5 minutes (or after the first minute, in a short run).
 const baseIndex = Math.min(4, Math.max(0, rssByMinute.length - 2));
@@ -140,7 +128,7 @@ const growth = (end - base) / base;
 const grant = { reused: op.counters.reusedRefreshTokens, invalidGrant: op.counters.errors['invalid_grant'] ?? 0 };
 const rows = [
   { figure: `soak: token requests over ${minutes} min (${ids.length} accounts, 30 s tokens, ${tools} tools)`, measured: `${totals.requests} requests, ${totals.failures} failed`, goal: '0 failed', met: totals.failures === 0 },
-  { figure: 'soak: accounts listed `valid` with an expired access token (sampled every second)', measured: `${totals.validExpired} in ${totals.samples} samples`, goal: '0', met: totals.validExpired === 0 },
+  { figure: 'soak: accounts listed `valid` with an expired access token (sampled every second)', measured: `${sampled.validExpired} in ${sampled.samples} samples`, goal: '0', met: sampled.validExpired === 0 },
   { figure: 'soak: grants lost (a spent refresh token presented again, invalid_grant)', measured: `${grant.reused} reused, ${grant.invalidGrant} invalid_grant`, goal: '0', met: grant.reused === 0 && grant.invalidGrant === 0 },
   { figure: `soak: broker RSS growth after minute ${baseIndex + 1}`, measured: `${(growth * 100).toFixed(1)} % (${base.toFixed(0)} → ${end.toFixed(0)} MB)`, goal: '< 10 %', met: growth < 0.1 },
 ];

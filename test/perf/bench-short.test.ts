@@ -27,6 +27,8 @@ test('scale, short (60 accounts): no provider request while idle, all refresh at
   assert.equal(r.fanInRequests, 1, '1,000 concurrent refresh requests on one account: one provider request');
   assert.equal(r.fanInFailures, 0);
   assert.ok(r.startMs < 10_000, `start → ready ${r.startMs} ms`);
+  assert.equal(r.validExpired.validExpired, 0, `listed valid with an expired token: ${r.validExpired.examples.join('; ')}`);
+  assert.ok(r.validExpired.samples > 0, 'the account list was sampled');
 });
 
 test('scale, short, memory-only mode (30 accounts, no keychain): the same counts, and a restart lists every account', async () => {
@@ -35,6 +37,11 @@ test('scale, short, memory-only mode (30 accounts, no keychain): the same counts
   assert.equal(r.idleProviderRequests, 0, 'no provider request while idle (no keychain write retried in a loop either)');
   assert.ok(r.idleCpuPercent <= 5, `idle CPU ${r.idleCpuPercent} %`);
   assert.ok(r.restartIdleCpuPercent !== null && r.restartIdleCpuPercent <= 5, `idle CPU after the restart ${r.restartIdleCpuPercent} %`);
+  // Every token lived in memory only: after the restart no account says valid, and a token
+  // request is told to wait for the keychain (503), never a 500.
+  assert.equal(r.restart?.valid, 0, r.restart?.statuses);
+  assert.deepEqual([r.restart?.tokenStatus, r.restart?.tokenCode], [503, 'keychain_unavailable']);
+  assert.equal(r.validExpired.validExpired, 0);
   assert.equal(r.refreshFailures, 0);
   assert.equal(r.fanInRequests, 1);
   assert.equal(r.fanInFailures, 0);
