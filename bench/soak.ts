@@ -120,17 +120,24 @@ await Promise.all(running);
 const sampled = await watch.stop();
 failureExamples.push(...sampled.examples.slice(0, 10 - failureExamples.length));
 
-// Growth after the first 5 minutes (or after the first minute, in a short run).
-const baseIndex = Math.min(4, Math.max(0, rssByMinute.length - 2));
-const base = rssByMinute[baseIndex]!;
-const end = rssByMinute.at(-1)!;
+// Growth after the first 5 minutes: the broker's RSS is a sawtooth under this load (collections
+// free 60–90 MB at a time), so one minute's sample against another measures where each fell on
+// the saw. Growth is the envelope's: the highest RSS of the last 5 minutes against the highest
+// of the 5 after the first 5 (in a short run, the first and second half after the first minute).
+const settled = rssByMinute.length >= 15 ? 5 : Math.min(1, rssByMinute.length - 1);
+const width = Math.max(1, Math.min(5, Math.floor((rssByMinute.length - settled) / 2)));
+const early = rssByMinute.slice(settled, settled + width);
+const late = rssByMinute.slice(-width);
+const base = Math.max(...early);
+const end = Math.max(...late);
 const growth = (end - base) / base;
+const window = (from: number, count: number) => (count === 1 ? `minute ${from + 1}` : `minutes ${from + 1}–${from + count}`);
 const grant = { reused: op.counters.reusedRefreshTokens, invalidGrant: op.counters.errors['invalid_grant'] ?? 0 };
 const rows = [
   { figure: `soak: token requests over ${minutes} min (${ids.length} accounts, 30 s tokens, ${tools} tools)`, measured: `${totals.requests} requests, ${totals.failures} failed`, goal: '0 failed', met: totals.failures === 0 },
   { figure: 'soak: accounts listed `valid` with an expired access token (sampled every second)', measured: `${sampled.validExpired} in ${sampled.samples} samples`, goal: '0', met: sampled.validExpired === 0 },
   { figure: 'soak: grants lost (a spent refresh token presented again, invalid_grant)', measured: `${grant.reused} reused, ${grant.invalidGrant} invalid_grant`, goal: '0', met: grant.reused === 0 && grant.invalidGrant === 0 },
-  { figure: `soak: broker RSS growth after minute ${baseIndex + 1}`, measured: `${(growth * 100).toFixed(1)} % (${base.toFixed(0)} → ${end.toFixed(0)} MB)`, goal: '< 10 %', met: growth < 0.1 },
+  { figure: `soak: broker RSS growth after minute ${settled} (highest RSS of ${window(settled, width)} → of ${window(rssByMinute.length - width, width)})`, measured: `${(growth * 100).toFixed(1)} % (${base.toFixed(0)} → ${end.toFixed(0)} MB; lowest of the run ${Math.min(...rssByMinute).toFixed(0)} MB)`, goal: '< 10 %', met: growth < 0.1 },
 ];
 for (const r of rows) console.log(`${r.met ? 'ok  ' : 'MISS'} ${r.figure}: ${r.measured} (goal ${r.goal})`);
 if (failureExamples.length > 0) console.log(`first failures:\n  ${failureExamples.join('\n  ')}`);
