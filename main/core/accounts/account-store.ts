@@ -157,11 +157,7 @@ export class AccountStore {
     const next = parseAccount({ ...current, state: { ...current.state, ...state } });
     this.#accounts.set(id, next);
     this.#stateVersion++;
-    this.#stateTimer ??= setTimeout(() => {
-      this.#stateTimer = null;
-      void this.#writeState();
-    }, this.#stateWriteDelayMs);
-    this.#stateTimer.unref();
+    this.#scheduleStateWrite();
     return next;
   }
 
@@ -187,12 +183,18 @@ export class AccountStore {
     // A write with no change of its own: the file is written from memory, routine status included.
     await this.#mutate(null, () => undefined).catch((error: unknown) => {
       this.#logger.error({ err: error }, 'could not write the accounts\' status; trying again later');
-      this.#stateTimer ??= setTimeout(() => {
-        this.#stateTimer = null;
-        void this.#writeState();
-      }, this.#stateWriteDelayMs);
-      this.#stateTimer.unref();
+      this.#scheduleStateWrite();
     });
+  }
+
+  /** One timer for the routine status changes not on disk yet (it does not keep the process alive). */
+  #scheduleStateWrite(): void {
+    if (this.#stateTimer) return;
+    this.#stateTimer = setTimeout(() => {
+      this.#stateTimer = null;
+      void this.#writeState();
+    }, this.#stateWriteDelayMs);
+    this.#stateTimer.unref();
   }
 
   /**
