@@ -1,6 +1,6 @@
 // Every second, the broker's account list: no account may say `valid` with an access token
-// that has expired. Shared by the soak and the scale bench; the scale bench pauses it while it
-// measures idle CPU or the list's latency (its own requests would be in the figure).
+// that has expired. Shared by the soak and the scale bench; the scale bench starts it paused and
+// resumes it after measuring idle CPU and the list's latency (its own requests would be in them).
 
 export interface ValidExpired {
   samples: number;
@@ -11,7 +11,6 @@ export interface ValidExpired {
 
 export interface ValidExpiredWatch {
   readonly totals: ValidExpired;
-  pause(): void;
   resume(): void;
   stop(): Promise<ValidExpired>;
 }
@@ -45,7 +44,6 @@ export function watchValidExpired(url: string, key: string, options: { paused?: 
   })();
   return {
     totals,
-    pause: () => (paused = true),
     resume: () => (paused = false),
     stop: async () => {
       stopping = true;
