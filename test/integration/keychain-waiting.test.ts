@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { SecretStore } from '../../main/core/vault/secret-store.ts';
 import type { Broker } from '../../main/core/broker/broker.ts';
+import type { AccountView } from '../../shared/account-view.ts';
 import { brokerHarness, eventually, sleep } from '../fixtures/broker-harness.ts';
 import { FaultyStore } from '../fixtures/keychain.ts';
 import { PrivateKeyring } from '../fixtures/private-keyring.ts';
@@ -33,10 +34,15 @@ function counting(real: SecretStore): SecretStore & { calls: number } {
   };
 }
 
-/** Waits until every account is valid with its record in the keychain (a slow write is retried). */
-async function everyPersisted(broker: Broker): Promise<void> {
-  await eventually('every account valid and persisted before the restart', () => broker.list().every((view) => view.status === 'valid' && view.persisted), 20_000)
+/** Waits until every account's view passes `check`; a failure names what each account says. */
+async function everyAccount(broker: Broker, what: string, check: (view: AccountView) => boolean, timeoutMs: number): Promise<void> {
+  await eventually(what, () => broker.list().every(check), timeoutMs)
     .catch((error: unknown) => { throw new Error(`${(error as Error).message}: ${statuses(broker)}`); });
+}
+
+/** Waits until every account is valid with its record in the keychain (a slow write is retried). */
+function everyPersisted(broker: Broker): Promise<void> {
+  return everyAccount(broker, 'every account valid and persisted before the restart', (view) => view.status === 'valid' && view.persisted, 20_000);
 }
 
 /** "12× valid (persisted), 3× expired (keychain_unavailable)": what the accounts say, for a failure message. */
@@ -87,8 +93,7 @@ test('restarted while the keyring is gone: 100 accounts wait with no timer each 
 
   const startedAt = Date.now();
   await keyring.startKeyring();
-  await eventually('every account read back from the keychain', () => second.broker.list().every((view) => view.status === 'valid' && view.persisted && view.lastError === null), 10_000)
-    .catch((error: unknown) => { throw new Error(`${(error as Error).message}: ${statuses(second.broker)}`); });
+  await everyAccount(second.broker, 'every account read back from the keychain', (view) => view.status === 'valid' && view.persisted && view.lastError === null, 10_000);
   const backMs = Date.now() - startedAt;
   console.log(`# 100 accounts waiting for the keychain: ${whileAway} keychain calls while it was away for 5 s; all valid ${backMs} ms after the keyring started (${store!.calls - callsAtStart} reads)`);
   assert.ok(backMs <= 2_000 + 1_000, `back after ${backMs} ms (the keyring's own start counts here too)`);
@@ -128,8 +133,7 @@ test('a keychain that refuses reads and cannot announce its return: one keychain
   assert.equal((await stat(file)).mtimeMs, writtenAt, 'accounts.json was not rewritten while nothing changed');
 
   faulty!.refusingReads = false;
-  await eventually('every account read back once reads work again', () => second.broker.list().every((view) => view.status === 'valid'), 10_000)
-    .catch((error: unknown) => { throw new Error(`${(error as Error).message}: ${statuses(second.broker)}`); });
+  await everyAccount(second.broker, 'every account read back once reads work again', (view) => view.status === 'valid', 10_000);
 });
 
 test('memory-only, restarted, then the keyring starts: an account whose tokens lived in memory says it needs a sign-in (record_missing), not "expired" for ever', { timeout: 120_000 }, async () => {
